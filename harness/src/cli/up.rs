@@ -1,0 +1,61 @@
+//! `harness up`, `harness image`: a cluster for humans and scripts.
+
+use std::time::Instant;
+
+use clap::Args;
+
+use super::ClusterArgs;
+use crate::cluster::{image, Cluster};
+use crate::config::HarnessConfig;
+use crate::exit_codes;
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Tag of the image to build.
+    #[arg(long, default_value = image::LOCAL_IMAGE)]
+    pub tag: String,
+    /// PostgreSQL major version (Debian package postgresql-N).
+    #[arg(long, default_value_t = 15)]
+    pub pg_major: u32,
+    /// Build even if the image is already present.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
+    let cfg = args.cluster.resolve(file)?;
+    eprintln!("harness: starting a primary and a streaming replica (backend {})", cfg.backend.as_str());
+    let t0 = Instant::now();
+    let cluster = Cluster::start(&cfg).await?;
+    eprintln!("harness: {} ready in {:.2}s", cluster.describe(), t0.elapsed().as_secs_f64());
+    let replica = cluster.replica().map(|r| r.url()).unwrap_or_default();
+    println!("primary: {}", cluster.primary().url());
+    println!("replica: {replica}");
+    println!("export HARNESS_PRIMARY_URL='{}'", cluster.primary().url());
+    println!("export HARNESS_REPLICA_URL='{replica}'");
+    eprintln!("harness: running; Ctrl-C (or SIGTERM) stops and tears down");
+    // Output is often piped into a test or script: make the URLs visible now.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    // Runs until the signal handler in `cancellable` drops this future; the
+    // cluster's Drop then stops and removes everything.
+    std::future::pending::<()>().await;
+    cluster.shutdown().await?;
+    Ok(exit_codes::OK)
+}
+
+pub async fn image(args: ImageArgs) -> anyhow::Result<i32> {
+    if !args.force && image::docker_answers() && image::image_present(&args.tag) {
+        eprintln!("harness: image {} is present (use --force to rebuild)", args.tag);
+        return Ok(exit_codes::OK);
+    }
+    let tag = args.tag.clone();
+    tokio::task::spawn_blocking(move || image::build_local_image(&tag, args.pg_major)).await??;
+    Ok(exit_codes::OK)
+}

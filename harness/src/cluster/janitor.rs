@@ -1,0 +1,98 @@
+//! The janitor removes what a harness process that died without cleaning up
+//! (SIGKILL, an OOM kill, a power cut of the CI job) left behind.
+//!
+//! Every run directory, container and network the cluster layer makes is
+//! named or labelled with its owner's pid. At each cluster start the janitor
+//! looks for those whose owner is gone, stops their servers and removes
+//! them: the same job testcontainers' Ryuk does in other languages, without
+//! a sidecar container (no registry here to pull one from).
+
+use std::path::Path;
+
+fn pid_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+/// The owner pid in a name made by `run_tag()` (`harness-<pid>-<n>...`).
+fn owner_of(name: &str) -> Option<i32> {
+    name.strip_prefix("harness-")?.split('-').next()?.parse().ok()
+}
+
+/// Remove orphans of dead harness processes. Best effort, never fails.
+pub fn sweep() {
+    sweep_dirs(&std::env::temp_dir());
+    if super::image::docker_answers() {
+        sweep_docker();
+    }
+}
+
+fn sweep_dirs(tmp: &Path) {
+    let Ok(rd) = std::fs::read_dir(tmp) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = owner_of(&name) else { continue };
+        if pid_alive(pid) || !e.path().is_dir() {
+            continue;
+        }
+        for server in ["replica", "primary"] {
+            let pidfile = e.path().join(server).join("postmaster.pid");
+            if let Some(pm) = std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
+            {
+                if pid_alive(pm) {
+                    tracing::warn!(dir = %e.path().display(), pid = pm, "stopping an orphaned postgres");
+                    // SAFETY: signalling a pid read from an orphan's pid file.
+                    unsafe { libc::kill(pm, libc::SIGQUIT) };
+                    for _ in 0..100 {
+                        if !pid_alive(pm) {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(e.path());
+    }
+}
+
+fn sweep_docker() {
+    let Ok(out) = super::image::docker_cli(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=harness.owner_pid",
+        "--format",
+        "{{.ID}} {{.Label \"harness.owner_pid\"}}",
+    ]) else {
+        return;
+    };
+    for line in out.lines() {
+        let mut it = line.split_whitespace();
+        let (Some(id), Some(pid)) = (it.next(), it.next().and_then(|p| p.parse::<i32>().ok())) else { continue };
+        if !pid_alive(pid) {
+            tracing::warn!(container = id, "removing an orphaned harness container");
+            let _ = super::image::docker_cli(&["rm", "-f", "-v", id]);
+        }
+    }
+    if let Ok(nets) = super::image::docker_cli(&["network", "ls", "--filter", "name=harness-", "--format", "{{.Name}}"]) {
+        for n in nets.lines() {
+            if owner_of(n).is_some_and(|p| !pid_alive(p)) {
+                let _ = super::image::docker_cli(&["network", "rm", n]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_owner_pids_from_names() {
+        assert_eq!(super::owner_of("harness-1234-0-AbCd"), Some(1234));
+        assert_eq!(super::owner_of("harness-image-x"), None);
+        assert_eq!(super::owner_of("other-1234"), None);
+        assert!(super::pid_alive(std::process::id() as i32));
+    }
+}

@@ -1,0 +1,32 @@
+//! Clusters for tests, started through the harness's own cluster code.
+
+use harness::cluster::{image, BackendKind, Cluster, ClusterConfig, Durability};
+
+/// A native primary + replica with fast durability.
+pub async fn native() -> Cluster {
+    start(BackendKind::Native).await.expect("native cluster")
+}
+
+pub async fn start(backend: BackendKind) -> Result<Cluster, harness::cluster::ClusterError> {
+    Cluster::start(&ClusterConfig {
+        backend,
+        durability: Durability::Fast,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Whether docker tests can run. They skip only when no Docker engine
+/// answers (and say so); an engine without an image is a failure, because
+/// `just test` builds the image first.
+pub fn docker_or_skip(test: &str) -> bool {
+    if !image::docker_answers() {
+        eprintln!("SKIP {test}: no Docker engine answers (docker version failed)");
+        return false;
+    }
+    assert!(
+        image::pick_image().unwrap().is_some(),
+        "a Docker engine answers but no PostgreSQL image is present: run `just image`"
+    );
+    true
+}

@@ -1,0 +1,41 @@
+# The harness's commands. `just` alone lists them.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+export CARGO_TERM_COLOR := "never"
+
+default:
+    @just --list
+
+# Install what a fresh machine lacks (system packages; idempotent).
+setup:
+    bash .ci/setup.sh
+
+# Build the PostgreSQL image from Debian's packages (no registry needed).
+image: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! docker version >/dev/null 2>&1; then echo "no Docker engine answers: skipping the image (native backend only)"; exit 0; fi
+    command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
+    target/debug/harness image
+
+# Build the workspace.
+build:
+    cargo build --workspace -q
+
+# Start a primary and a streaming replica; Ctrl-C tears them down.
+up *ARGS: build
+    target/debug/harness up {{ARGS}}
+
+# fmt, clippy and the whole test suite (the README's test command).
+test: setup image
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -q -- -D warnings
+    cargo nextest run --workspace --no-fail-fast
+
+# Time a ready primary + replica per backend next to the bare initdb/pg_ctl/pg_basebackup sequence.
+bench-cluster RUNS="5": build
+    bash scripts/bench-cluster.sh {{RUNS}}
+
+# Remove servers, containers and directories left by harness runs that died.
+clean:
+    cargo run -q -p harness -- clean

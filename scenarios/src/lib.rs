@@ -1,0 +1,1 @@
+//! goose load journeys for the reference app.
