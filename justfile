@@ -39,3 +39,19 @@ bench-cluster RUNS="5": build
 # Remove servers, containers and directories left by harness runs that died.
 clean:
     cargo run -q -p harness -- clean
+
+# Render a run's report (default: the newest under reports/) to a PNG with headless Chromium, offline.
+report-png RUN="" OUT="":
+    bash scripts/render-report.sh {{RUN}} {{OUT}}
+
+# Rebuild reports/index.html (all runs, trends of key figures).
+report-index: build
+    target/debug/harness report index
+
+# Compare a run with a baseline run; exits 14 on a regression beyond noise.
+report-compare BASELINE RUN: build
+    target/debug/harness report compare --baseline {{BASELINE}} {{RUN}}
+
+# criterion benches on a seeded cluster; figures land in reports/<time>-bench/.
+bench *ARGS:
+    cargo bench -p benches {{ARGS}}

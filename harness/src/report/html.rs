@@ -42,7 +42,7 @@ const SECTION_ORDER: [(&str, &str); 8] = [
 
 pub const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1100px;padding:16px 24px;color:#222;background:#fff}\
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}h3{font-size:1em;margin:1.2em 0 .3em}\
-table{border-collapse:collapse;margin:.4em 0 1em;font-size:.9em}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f4f4f4}\
+table{border-collapse:collapse;margin:.4em 0 1em;font-size:.9em}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;white-space:pre-line}th{background:#f4f4f4}\
 td.num{text-align:right;font-variant-numeric:tabular-nums}tr.fail td{background:#fde8e8}tr.pass td.res{color:#176b2c}\
 .verdict{display:inline-block;padding:4px 14px;border-radius:4px;font-weight:bold;color:#fff;font-size:1.3em;letter-spacing:.05em}\
 .v-pass{background:#1a7f37}.v-fail{background:#c62828}.v-invalid{background:#8a6d00}\
@@ -365,12 +365,12 @@ fn attachments(o: &mut String, run: &Run) {
                 escape(&a.path)
             );
         } else {
-            // Not linked: the page must not point outside its folder.
+            // Neither linked nor printed: the page must not point outside
+            // its folder, and a URL in the text is one click from a fetch.
             let _ = writeln!(
                 o,
-                "<li>{}: <code>{}</code></li>",
-                escape(&a.label),
-                escape(&a.path)
+                "<li>{} (not kept in the run folder, so not linked)</li>",
+                escape(&a.label)
             );
         }
     }

@@ -17,9 +17,12 @@ use super::html::CSS;
 use super::svg::{self, Line};
 use super::{escape, fmt_num, read_run, Point, ReportError, Run, Verdict};
 
-/// Read every run folder under `root`: (runs oldest first, unreadable
-/// folders with the reason).
-pub fn scan(root: &Path) -> Result<(Vec<Run>, Vec<(String, String)>), ReportError> {
+/// Run folders whose summary could not be read: (folder name, why).
+pub type Unreadable = Vec<(String, String)>;
+
+/// Read every run folder under `root`: runs oldest first, and the
+/// unreadable folders with the reason.
+pub fn scan(root: &Path) -> Result<(Vec<Run>, Unreadable), ReportError> {
     let mut runs = Vec::new();
     let mut bad = Vec::new();
     let entries = match std::fs::read_dir(root) {

@@ -12,6 +12,15 @@ use std::fmt::Write;
 
 use super::{escape, fmt_num, Run};
 
+/// Attribute values: XML parsers turn raw tabs and newlines in attributes
+/// into spaces, so keep them as character references.
+fn attr(s: &str) -> String {
+    escape(s)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+}
+
 pub fn render(run: &Run) -> String {
     let kind = run.kind.as_str();
     let secs = run.duration_seconds();
@@ -36,7 +45,7 @@ pub fn render(run: &Run) -> String {
             Case {
                 class: format!("{kind}.gates"),
                 name: g.name.clone(),
-                failure: (!g.passed).then(|| (line, text)),
+                failure: (!g.passed).then_some((line, text)),
             }
         })
         .collect();
@@ -73,7 +82,7 @@ pub fn render(run: &Run) -> String {
     let _ = writeln!(
         out,
         r#"<testsuites name="harness {}" tests="{total}" failures="{failed}" errors="0" time="{secs:.3}" timestamp="{}">"#,
-        escape(kind),
+        attr(kind),
         run.started.format("%Y-%m-%dT%H:%M:%S")
     );
     for (suite, cases) in &suites {
@@ -81,15 +90,15 @@ pub fn render(run: &Run) -> String {
         let _ = writeln!(
             out,
             r#"  <testsuite name="{}" tests="{}" failures="{f}" errors="0" skipped="0">"#,
-            escape(&format!("{kind}.{suite}")),
+            attr(&format!("{kind}.{suite}")),
             cases.len()
         );
         for c in cases {
             let _ = write!(
                 out,
                 r#"    <testcase classname="{}" name="{}" time="0""#,
-                escape(&c.class),
-                escape(&c.name)
+                attr(&c.class),
+                attr(&c.name)
             );
             match &c.failure {
                 None => out.push_str("/>\n"),
@@ -97,7 +106,7 @@ pub fn render(run: &Run) -> String {
                     let _ = writeln!(
                         out,
                         ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                        escape(message),
+                        attr(message),
                         if suite == "gates" { "gate" } else { "check" },
                         escape(text)
                     );

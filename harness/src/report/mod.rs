@@ -57,6 +57,7 @@ pub mod index;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod schema;
 pub mod svg;
 
 use std::path::{Path, PathBuf};
@@ -229,15 +230,16 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// A number for humans: few digits, no exponent for ordinary magnitudes.
+/// A number for humans: about four significant digits, trailing zeros
+/// dropped, no exponent for ordinary magnitudes.
 pub(crate) fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         return format!("{v}");
     }
     let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if a >= 1e6 && a.fract() == 0.0 {
+    let s = if a == 0.0 {
+        return "0".into();
+    } else if a >= 1e6 {
         format!("{v:.0}")
     } else if a >= 100.0 {
         format!("{v:.1}")
@@ -246,6 +248,18 @@ pub(crate) fn fmt_num(v: f64) -> String {
     } else if a >= 0.001 {
         format!("{v:.4}")
     } else {
-        format!("{v:.3e}")
+        return format!("{v:.3e}");
+    };
+    trim_zeros(&s)
+}
+
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -354,6 +354,12 @@ fn git_commit() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// serde_json writes NaN and infinities as `null`; read them back as NaN
+/// so a run with a failed measurement still loads (the schema allows null).
+fn nullable_f64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// How a gate compares the observed value with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -396,8 +402,10 @@ impl Comparison {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
     pub name: String,
+    #[serde(deserialize_with = "nullable_f64")]
     pub observed: f64,
     pub comparison: Comparison,
+    #[serde(deserialize_with = "nullable_f64")]
     pub threshold: f64,
     pub unit: String,
     pub passed: bool,
@@ -478,6 +486,7 @@ pub enum Better {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
     pub name: String,
+    #[serde(deserialize_with = "nullable_f64")]
     pub value: f64,
     pub unit: String,
     #[serde(default)]
@@ -611,7 +620,9 @@ impl Series {
 /// One sample: x is seconds since the run started for time series.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Point {
+    #[serde(deserialize_with = "nullable_f64")]
     pub x: f64,
+    #[serde(deserialize_with = "nullable_f64")]
     pub value: f64,
 }
 
@@ -627,6 +638,7 @@ pub struct Distribution {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
     /// Inclusive upper bound of the bucket, in the distribution's unit.
+    #[serde(deserialize_with = "nullable_f64")]
     pub upper: f64,
     pub count: u64,
 }

@@ -14,7 +14,7 @@ const W: f64 = 760.0;
 const H: f64 = 280.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 16.0;
+const TOP: f64 = 30.0;
 const BOTTOM: f64 = 40.0;
 /// Beyond this many points a line is thinned (every n-th point plus the
 /// extremes of each stride), keeping pages small for long runs.
@@ -244,12 +244,19 @@ fn axes(
 
 fn legend<'a>(s: &mut String, labels: impl Iterator<Item = &'a str>) {
     let mut x = LEFT + 8.0;
-    let mut y = TOP + 4.0;
-    for (i, l) in labels.enumerate() {
+    let y = 6.0;
+    let labels: Vec<&str> = labels.collect();
+    for (i, l) in labels.iter().enumerate() {
         let w = 18.0 + 6.5 * l.chars().count() as f64;
-        if x + w > W - RIGHT {
-            x = LEFT + 8.0;
-            y += 14.0;
+        if x + w > W - RIGHT - 60.0 && i + 1 < labels.len() {
+            // Out of room: say how many more; each line's tooltip names it.
+            let _ = writeln!(
+                s,
+                r#"<text x="{x:.1}" y="{:.1}" class="legend">+{} more</text>"#,
+                y + 9.0,
+                labels.len() - i
+            );
+            break;
         }
         let _ = writeln!(
             s,
@@ -274,13 +281,20 @@ pub fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         .map(|m| m * mag)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
-    let start = (lo / step).floor() * step;
+    // Round to the step's decimals so labels read 0.3, not 0.30000000000000004.
+    let decimals = (-step.log10().floor()).max(0.0) as i32 + 1;
+    let scale = 10f64.powi(decimals);
+    let snap = |v: f64| (v * scale).round() / scale;
+    let first = (lo / step).floor();
     let mut out = Vec::new();
-    let mut v = start;
-    while v < hi + step * 0.999 && out.len() < 50 {
-        // Snap away float error so labels read 0.3, not 0.30000000000000004.
-        out.push((v / step).round() * step);
-        v += step;
+    let mut i = 0.0;
+    while out.len() < 50 {
+        let v = snap((first + i) * step);
+        out.push(v);
+        if v >= hi {
+            break;
+        }
+        i += 1.0;
     }
     out
 }

@@ -3,6 +3,8 @@
 //!
 //! - `support`: a fast native (or docker) cluster for a test.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
+//! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 
 mod cluster;
+mod report;
 mod support;
