@@ -3,8 +3,10 @@
 //!
 //! - `support`: a fast native (or docker) cluster for a test.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
+//! - `seed`: schema migrations up/down/up leave the catalog identical; the COPY seed loads every row and matches the SQLite seed.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 
 mod cluster;
 mod report;
+mod seed;
 mod support;
