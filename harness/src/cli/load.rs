@@ -1,20 +1,489 @@
-//! `harness load` commands (being built by the load issue).
+//! `harness load` and `harness capacity`: the command-line edge of
+//! [`crate::load`].
+//!
+//! Layering, lowest first: [`LoadConfig`]'s defaults (10,000 users, p95 <
+//! 100 ms, a 2.5 min steady state), `[load]` of `harness.toml` (and
+//! `--profile`), then these flags. With no flags the command starts its own
+//! cluster with realistic durability (fsync on: latencies of a real
+//! server), generates the default data, runs, writes the run folder under
+//! `reports/`, tears everything down, and exits with the gate's code.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use clap::Args;
 
+use crate::cluster::{BackendKind, Cluster, Durability};
 use crate::config::HarnessConfig;
+use crate::exit_codes;
+use crate::load::{self, capacity, LoadConfig, Mode};
+use crate::report::{self, DataSpec, Run, RunKind};
 
-#[derive(Debug, Args)]
-pub struct LoadArgs {}
+use super::BadInput;
 
-pub async fn load(_args: LoadArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    anyhow::bail!("not implemented yet")
+/// Flags shared by `load` and `capacity`; each overrides `[load]`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct LoadFlags {
+    /// closed (goose users) or open (arrival rate, latency from the scheduled start).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Simulated users (closed model).
+    #[arg(long, short = 'u')]
+    pub users: Option<usize>,
+    /// Seconds to start every user.
+    #[arg(long)]
+    pub ramp: Option<usize>,
+    /// Seconds of steady state after the ramp (what the gates judge).
+    #[arg(long)]
+    pub duration: Option<usize>,
+    /// Think time between a user's steps, seconds: MIN or MIN-MAX.
+    #[arg(long, value_name = "MIN[-MAX]")]
+    pub think: Option<String>,
+    /// Open model: steps started per second.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Weights of the kinds of user, e.g. browsing=60,applying=15,staff=15,admin=5,contact=5.
+    #[arg(long)]
+    pub mix: Option<String>,
+    /// Connections in each pool (primary and replica).
+    #[arg(long)]
+    pub pool: Option<u32>,
+    /// p95 limit for every named query, ms.
+    #[arg(long)]
+    pub p95_ms: Option<f64>,
+    /// Error-rate limit, percent.
+    #[arg(long)]
+    pub error_rate: Option<f64>,
+    /// Replica lag limit, seconds.
+    #[arg(long)]
+    pub max_lag: Option<f64>,
+    /// Tenants to generate.
+    #[arg(long)]
+    pub tenants: Option<usize>,
+    /// Data scale factor (1.0: ~2,000 projects, 40,000 applicants, 80,000 applications).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Use the data already in the database (e.g. filled by `harness migrate`).
+    #[arg(long)]
+    pub skip_data: bool,
+    /// Database to load (default: portal).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Where run folders go (default: $HARNESS_REPORTS_DIR or ./reports).
+    #[arg(long)]
+    pub reports_dir: Option<PathBuf>,
+}
+
+impl LoadFlags {
+    /// `[load]` from the file with these flags on top.
+    pub fn resolve(&self, file: &HarnessConfig) -> anyhow::Result<LoadConfig> {
+        let mut c: LoadConfig = file.section("load")?;
+        if let Some(v) = self.mode {
+            c.mode = v;
+        }
+        if let Some(v) = self.users {
+            c.users = v;
+        }
+        if let Some(v) = self.ramp {
+            c.ramp_secs = v;
+        }
+        if let Some(v) = self.duration {
+            c.steady_secs = v;
+        }
+        if let Some(t) = &self.think {
+            let (lo, hi) = t.split_once('-').unwrap_or((t, t));
+            let p = |s: &str| {
+                s.trim().parse::<f64>().map_err(|_| {
+                    BadInput(format!(
+                        "--think {t:?}: give seconds as MIN or MIN-MAX, e.g. 2-8"
+                    ))
+                })
+            };
+            c.think_min_secs = p(lo)?;
+            c.think_max_secs = p(hi)?;
+        }
+        if let Some(v) = self.rate {
+            c.rate = v;
+        }
+        if let Some(m) = &self.mix {
+            c.mix = parse_mix(m)?;
+        }
+        if let Some(v) = self.pool {
+            c.primary_pool = v;
+            c.replica_pool = v;
+        }
+        if let Some(v) = self.p95_ms {
+            c.thresholds.p95_ms = v;
+        }
+        if let Some(v) = self.error_rate {
+            c.thresholds.error_rate_pct = v;
+        }
+        if let Some(v) = self.max_lag {
+            c.thresholds.replica_lag_secs = v;
+        }
+        if let Some(v) = self.tenants {
+            c.tenants = v;
+        }
+        if let Some(v) = self.scale {
+            c.scale = v;
+        }
+        if let Some(v) = &self.database {
+            c.database = v.clone();
+        }
+        c.validate().map_err(BadInput)?;
+        Ok(c)
+    }
+}
+
+/// `browsing=60,applying=15` -> a mix with the other weights 0.
+pub fn parse_mix(s: &str) -> Result<scenarios::Mix, BadInput> {
+    let mut m = scenarios::Mix {
+        browsing: 0,
+        applying: 0,
+        staff: 0,
+        admin: 0,
+        contact: 0,
+    };
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| BadInput(format!("--mix {part:?}: write KIND=WEIGHT")))?;
+        let w: usize = v
+            .trim()
+            .parse()
+            .map_err(|_| BadInput(format!("--mix {part:?}: the weight is not a whole number")))?;
+        match k.trim() {
+            "browsing" => m.browsing = w,
+            "applying" => m.applying = w,
+            "staff" => m.staff = w,
+            "admin" => m.admin = w,
+            "contact" => m.contact = w,
+            other => return Err(BadInput(format!(
+                "--mix: unknown kind {other:?} (kinds: browsing, applying, staff, admin, contact)"
+            ))),
+        }
+    }
+    Ok(m)
 }
 
 #[derive(Debug, Args)]
-pub struct CapacityArgs {}
-
-pub async fn capacity(_args: CapacityArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    anyhow::bail!("not implemented yet")
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub cluster: super::ClusterArgs,
+    #[command(flatten)]
+    pub load: LoadFlags,
+    /// Instead of the journeys: compare the transport's closed-loop point
+    /// select with `pgbench -S -M prepared` on the same cluster and print the ratio.
+    #[arg(long)]
+    pub compare_pgbench: bool,
+    /// --compare-pgbench: connections (pgbench clients = pool size = workers).
+    #[arg(long, default_value_t = 32)]
+    pub connections: u32,
+    /// --compare-pgbench: pgbench scale (-s).
+    #[arg(long, default_value_t = 10)]
+    pub pgbench_scale: u32,
 }
 
+/// The cluster a load run starts: the file's and flags' choice, but
+/// realistic durability unless someone asked for another.
+async fn start_cluster(args: &super::ClusterArgs, file: &HarnessConfig) -> anyhow::Result<Cluster> {
+    let mut cc = args.resolve(file)?;
+    let file_says = file
+        .section::<toml::Table>("cluster")?
+        .contains_key("durability");
+    if args.durability.is_none() && !file_says {
+        cc.durability = Durability::Realistic;
+    }
+    eprintln!(
+        "harness: starting the cluster ({} durability)",
+        cc.durability.as_str()
+    );
+    Ok(Cluster::start(&cc).await?)
+}
+
+fn may_write_data(
+    args: &super::ClusterArgs,
+    file: &HarnessConfig,
+    skip: bool,
+) -> anyhow::Result<bool> {
+    let cc = args.resolve(file)?;
+    if skip {
+        return Ok(false);
+    }
+    if cc.backend == BackendKind::External && !cc.disposable {
+        eprintln!("harness: external target not marked --disposable: using its data as is (no rows generated)");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
+    let cluster = start_cluster(&args.cluster, file).await?;
+    let root = args
+        .load
+        .reports_dir
+        .clone()
+        .unwrap_or_else(report::default_root);
+    if args.compare_pgbench {
+        let secs = args.load.duration.unwrap_or(15) as u64;
+        let code =
+            compare_pgbench(&cluster, args.connections, secs, args.pgbench_scale, &root).await;
+        cluster.shutdown().await.ok();
+        return code;
+    }
+    let cfg = args.load.resolve(file)?;
+    let with_data = may_write_data(&args.cluster, file, args.load.skip_data)?;
+    let code = run_load(&cluster, &cfg, with_data, &root).await;
+    cluster.shutdown().await.ok();
+    code
+}
+
+/// Prepare, run, report. Shared by the CLI and the tests.
+pub async fn run_load(
+    cluster: &Cluster,
+    cfg: &LoadConfig,
+    with_data: bool,
+    root: &std::path::Path,
+) -> anyhow::Result<i32> {
+    eprintln!(
+        "harness: preparing database {} (schema, data, roles, pools)",
+        cfg.database
+    );
+    let session = load::Session::open(cluster, cfg, with_data).await?;
+    let title = match cfg.mode {
+        Mode::Closed => format!(
+            "load: {} users, {} s ramp, {} s steady, closed model",
+            cfg.users, cfg.ramp_secs, cfg.steady_secs
+        ),
+        Mode::Open => format!(
+            "load: {} steps/s, {} s steady, open model",
+            cfg.rate, cfg.steady_secs
+        ),
+    };
+    let mut run = Run::new(RunKind::Load, title);
+    run.environment.with_cluster(cluster.info());
+    run.environment.data(DataSpec {
+        seed: cfg.seed,
+        scale: format!("tenants={} scale={}", cfg.tenants, cfg.scale),
+        ..Default::default()
+    });
+    let dir = report::create_run_dir(root, &mut run).context("creating the run folder")?;
+    eprintln!(
+        "harness: {} tenants in the catalog; running ({} s ramp + {} s steady); run folder {}",
+        session.catalog_tenants,
+        cfg.ramp_secs,
+        cfg.steady_secs,
+        dir.display()
+    );
+    let results = load::run(&session, cfg, Some(&dir)).await?;
+    results.print();
+    results.fill(&mut run);
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )
+    .with_context(|| format!("writing {}", dir.join("results.json").display()))?;
+    run.attach(report::Attachment::new(
+        "every figure of the run (JSON)",
+        "results.json",
+    ));
+    run.finish();
+    let dir = report::write_run(&run, root)?;
+    eprintln!("harness: report in {}", dir.join("index.html").display());
+    Ok(results.exit_code())
+}
+
+async fn compare_pgbench(
+    cluster: &Cluster,
+    conns: u32,
+    secs: u64,
+    scale: u32,
+    root: &std::path::Path,
+) -> anyhow::Result<i32> {
+    eprintln!(
+        "harness: pgbench -S vs the transport, {conns} connections, {secs} s each, scale {scale}"
+    );
+    let c = load::pgbench::compare(cluster, conns, secs, scale).await?;
+    println!(
+        "pgbench -S -M prepared -c {conns}: {:.0} tps (runs: {})",
+        c.pgbench_tps,
+        c.pgbench_tps_runs
+            .iter()
+            .map(|v| format!("{v:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "transport point select, {conns} workers: {:.0} queries/s (p50 {:.2} ms, p99 {:.2} ms)",
+        c.transport_qps, c.transport_p50_ms, c.transport_p99_ms
+    );
+    println!(
+        "transport in the app's tenant transaction: {:.0} queries/s (ratio {:.2})",
+        c.tenant_tx_qps, c.tenant_tx_ratio
+    );
+    println!("ratio transport / pgbench: {:.2} (goal >= 0.70)", c.ratio);
+    let mut run = Run::new(
+        RunKind::Bench,
+        format!("transport vs pgbench -S, {conns} connections"),
+    );
+    run.environment.with_cluster(cluster.info());
+    run.gate(report::Gate::new(
+        "transport / pgbench -S",
+        c.ratio,
+        report::Comparison::AtLeast,
+        0.7,
+        "ratio",
+    ));
+    run.figure(report::Figure::new("pgbench -S tps", c.pgbench_tps, "1/s").higher_is_better());
+    run.figure(
+        report::Figure::new("transport point selects", c.transport_qps, "1/s")
+            .higher_is_better()
+            .key(),
+    );
+    run.figure(
+        report::Figure::new("transport in tenant transaction", c.tenant_tx_qps, "1/s")
+            .higher_is_better(),
+    );
+    run.finish();
+    let dir = report::write_run(&run, root)?;
+    std::fs::write(dir.join("pgbench.json"), serde_json::to_string_pretty(&c)?)?;
+    Ok(if c.ratio >= 0.7 {
+        exit_codes::OK
+    } else {
+        exit_codes::GATE_FAILED
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub cluster: super::ClusterArgs,
+    #[command(flatten)]
+    pub load: LoadFlags,
+    /// User counts to step through, in order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000,2500,5000,10000,15000,20000,30000"
+    )]
+    pub steps: Vec<usize>,
+}
+
+pub async fn capacity(args: CapacityArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
+    let mut cfg = args.load.resolve(file)?;
+    // Steps are shorter than a release run unless the flags or file say otherwise.
+    if args.load.duration.is_none()
+        && !file
+            .section::<toml::Table>("load")?
+            .contains_key("steady_secs")
+    {
+        cfg.steady_secs = 30;
+    }
+    if args.load.ramp.is_none()
+        && !file
+            .section::<toml::Table>("load")?
+            .contains_key("ramp_secs")
+    {
+        cfg.ramp_secs = 15;
+    }
+    if args.steps.is_empty() || args.steps.contains(&0) {
+        return Err(
+            BadInput("--steps: give user counts above 0, e.g. 1000,5000,10000".into()).into(),
+        );
+    }
+    let cluster = start_cluster(&args.cluster, file).await?;
+    let root = args
+        .load
+        .reports_dir
+        .clone()
+        .unwrap_or_else(report::default_root);
+    let with_data = may_write_data(&args.cluster, file, args.load.skip_data)?;
+    let result = async {
+        let session = load::Session::open(&cluster, &cfg, with_data).await?;
+        eprintln!(
+            "harness: capacity steps {:?}, {} s ramp + {} s steady each",
+            args.steps, cfg.ramp_secs, cfg.steady_secs
+        );
+        let r = capacity::run(&session, &cfg, &args.steps, |s| {
+            eprintln!(
+                "  step {:>6} users: p95 {:.1} ms, p99 {:.1} ms, {:.0} q/s, {}",
+                s.users,
+                s.p95_ms,
+                s.p99_ms,
+                s.throughput_qps,
+                if s.passed {
+                    "pass".to_string()
+                } else {
+                    format!("FAIL ({})", s.limit.clone().unwrap_or_default())
+                }
+            )
+        })
+        .await?;
+        r.print();
+        let mut run = Run::new(
+            RunKind::Capacity,
+            format!("capacity: steps {:?}", args.steps),
+        );
+        run.environment.with_cluster(cluster.info());
+        r.fill(&mut run);
+        run.finish();
+        let dir = report::write_run(&run, &root)?;
+        std::fs::write(dir.join("capacity.json"), serde_json::to_string_pretty(&r)?)?;
+        eprintln!("harness: report in {}", dir.join("index.html").display());
+        anyhow::Ok(if r.knee_users.is_some() {
+            exit_codes::OK
+        } else {
+            exit_codes::GATE_FAILED
+        })
+    }
+    .await;
+    cluster.shutdown().await.ok();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_bad_mix_is_refused() {
+        let file = HarnessConfig::from_str("[load]\nusers = 50\nsteady_secs = 10\n").unwrap();
+        let flags = LoadFlags {
+            users: Some(7),
+            think: Some("1-2".into()),
+            mix: Some("browsing=3,admin=1".into()),
+            ..Default::default()
+        };
+        let c = flags.resolve(&file).unwrap();
+        assert_eq!(
+            (c.users, c.steady_secs, c.think_min_secs, c.think_max_secs),
+            (7, 10, 1.0, 2.0)
+        );
+        assert_eq!((c.mix.browsing, c.mix.admin, c.mix.applying), (3, 1, 0));
+        assert!(parse_mix("browsing=x").is_err());
+        assert!(parse_mix("surfing=1").is_err());
+    }
+
+    /// The documented example config parses, with both profiles, into
+    /// settings that validate: the file users copy cannot rot.
+    #[test]
+    fn the_example_config_and_its_profiles_are_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness.toml.example");
+        for profile in [None, Some("ci"), Some("capacity")] {
+            let file = HarnessConfig::load(Some(&path), profile).unwrap();
+            let c = LoadFlags::default().resolve(&file).unwrap();
+            let _: crate::cluster::ClusterConfig = file.section("cluster").unwrap();
+            match profile {
+                Some("ci") => assert_eq!(c.users, 1000),
+                _ => assert_eq!(
+                    c,
+                    LoadConfig {
+                        ramp_secs: c.ramp_secs,
+                        steady_secs: c.steady_secs,
+                        ..LoadConfig::default()
+                    }
+                ),
+            }
+        }
+    }
+}

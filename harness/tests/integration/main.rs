@@ -5,8 +5,10 @@
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
 //! - `seed`: schema migrations up/down/up leave the catalog identical; the COPY seed loads every row and matches the SQLite seed.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
+//! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
 
 mod cluster;
+mod load;
 mod report;
 mod seed;
 mod support;

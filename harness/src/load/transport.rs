@@ -1,0 +1,621 @@
+//! The SQL transport: the [`scenarios::Executor`] the journeys send their
+//! named queries through.
+//!
+//! Shape, and why:
+//! - **One bounded pool per server** (primary, replica), shared by every
+//!   simulated user. 10,000 users cannot each hold a PostgreSQL connection
+//!   (nor a file descriptor: `ulimit -n` is 20,000), and a real app server
+//!   does not do that either. Connections are opened before the run
+//!   (`min_connections = max`) and never pinged on checkout, so a query
+//!   costs what it costs in the app.
+//! - **Pool wait is measured apart from query time.** A query's latency is
+//!   `route wait + pool wait + execution`; each part has its own histogram
+//!   per named query, so a p95 that crosses 100 ms says whether the pool or
+//!   the database was the bottleneck.
+//! - **Routing**: reads go to the replica, writes to the primary. A read
+//!   that must see the user's own last write ([`Route::ReadOwnWrites`])
+//!   waits for the replica to replay that write's commit LSN, up to
+//!   `ryw_wait`, then falls back to the primary. A watcher task polls the
+//!   replica's replay position every few milliseconds and publishes it on a
+//!   `watch` channel, so thousands of waiting reads cost one query each
+//!   5 ms, not one each. How often the replica was stale is counted.
+//! - **Tenant context**: each named query is one transaction as the app
+//!   role: `BEGIN`, [`fixtures::tenant::set_local`], the statement,
+//!   `COMMIT`, exactly as the app does (RLS.md item 4).
+//! - Failures are data: an error becomes an [`Outcome`] with an error kind,
+//!   counted per query and judged by the error-rate gate.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fixtures::tenant::{self, TenantContext};
+use scenarios::common::{error_kind, BoxFut, Outcome};
+use scenarios::{Executor, Param, Query, Route, Server};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgArguments, PgPoolOptions};
+use sqlx::query::Query as SqlxQuery;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Row};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::histogram::{Histogram, Snapshot};
+use crate::cluster::Endpoint;
+
+/// The application name load connections carry, so the sampler can tell
+/// them from the harness's own.
+pub const APP_NAME: &str = "harness-load";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot open the {server} load pool ({size} connections) to {url}: {source}\n  hint: is max_connections high enough, and does the role exist with a password?")]
+    Pool {
+        server: &'static str,
+        size: u32,
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+/// Per named query counters and histograms.
+#[derive(Default)]
+pub struct QueryStats {
+    pub total: Histogram,
+    pub pool_wait: Histogram,
+    pub exec: Histogram,
+    pub ok: AtomicU64,
+    pub failed: AtomicU64,
+    pub on_primary: AtomicU64,
+    pub on_replica: AtomicU64,
+    pub errors: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Read-your-own-write routing counters.
+#[derive(Default)]
+pub struct FreshStats {
+    /// Reads that needed their own write.
+    pub reads: AtomicU64,
+    /// The replica had already replayed it.
+    pub replica_fresh: AtomicU64,
+    /// The replica was stale, and caught up within the wait.
+    pub replica_after_wait: AtomicU64,
+    /// The replica was stale past the wait: served by the primary.
+    pub primary_fallback: AtomicU64,
+    /// Time spent waiting for replay (stale reads only).
+    pub wait: Histogram,
+}
+
+/// Everything the transport measured. Shared with the sampler (time
+/// series) and the results.
+#[derive(Default)]
+pub struct Recorder {
+    queries: Mutex<BTreeMap<&'static str, Arc<QueryStats>>>,
+    /// Every named query's total latency together.
+    pub all: Histogram,
+    pub all_pool_wait: Histogram,
+    pub fresh: FreshStats,
+}
+
+impl Recorder {
+    pub fn stats(&self, name: &'static str) -> Arc<QueryStats> {
+        let mut m = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(name).or_default().clone()
+    }
+
+    /// Every named query seen so far.
+    pub fn names(&self) -> Vec<(&'static str, Arc<QueryStats>)> {
+        let m = self.queries.lock().unwrap_or_else(|p| p.into_inner());
+        m.iter().map(|(k, v)| (*k, v.clone())).collect()
+    }
+
+    fn record(&self, o: &Outcome) {
+        let s = self.stats(o.name);
+        s.total.record(o.total);
+        s.pool_wait.record(o.pool_wait);
+        s.exec.record(o.exec);
+        self.all.record(o.total);
+        self.all_pool_wait.record(o.pool_wait);
+        match o.server {
+            Server::Primary => s.on_primary.fetch_add(1, Ordering::Relaxed),
+            Server::Replica => s.on_replica.fetch_add(1, Ordering::Relaxed),
+        };
+        match &o.error {
+            None => {
+                s.ok.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(e) => {
+                s.failed.fetch_add(1, Ordering::Relaxed);
+                *s.errors
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(e.clone())
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Forget the ramp: the gates judge the steady state only.
+    pub fn reset(&self) {
+        for (_, s) in self.names() {
+            s.total.reset();
+            s.pool_wait.reset();
+            s.exec.reset();
+            s.ok.store(0, Ordering::Relaxed);
+            s.failed.store(0, Ordering::Relaxed);
+            s.on_primary.store(0, Ordering::Relaxed);
+            s.on_replica.store(0, Ordering::Relaxed);
+            s.errors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        self.all.reset();
+        self.all_pool_wait.reset();
+        let f = &self.fresh;
+        for c in [
+            &f.reads,
+            &f.replica_fresh,
+            &f.replica_after_wait,
+            &f.primary_fallback,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        f.wait.reset();
+    }
+
+    /// Totals of ok and failed queries.
+    pub fn counts(&self) -> (u64, u64) {
+        self.names().iter().fold((0, 0), |(o, f), (_, s)| {
+            (
+                o + s.ok.load(Ordering::Relaxed),
+                f + s.failed.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Freeze into plain figures.
+    pub fn summary(&self) -> Vec<QuerySummary> {
+        self.names()
+            .into_iter()
+            .map(|(name, s)| {
+                QuerySummary::of(
+                    name,
+                    &s.total.snapshot(),
+                    &s.pool_wait.snapshot(),
+                    &s.exec.snapshot(),
+                    &s,
+                )
+            })
+            .collect()
+    }
+
+    pub fn fresh_summary(&self) -> FreshSummary {
+        let f = &self.fresh;
+        let reads = f.reads.load(Ordering::Relaxed);
+        let after_wait = f.replica_after_wait.load(Ordering::Relaxed);
+        let fallback = f.primary_fallback.load(Ordering::Relaxed);
+        let w = f.wait.snapshot();
+        FreshSummary {
+            reads,
+            replica_fresh: f.replica_fresh.load(Ordering::Relaxed),
+            replica_after_wait: after_wait,
+            primary_fallback: fallback,
+            stale_pct: if reads == 0 {
+                0.0
+            } else {
+                100.0 * (after_wait + fallback) as f64 / reads as f64
+            },
+            wait_p95_ms: w.quantile_ms(0.95),
+            wait_max_ms: w.max_us as f64 / 1000.0,
+        }
+    }
+}
+
+/// One named query's figures.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QuerySummary {
+    pub name: String,
+    pub count: u64,
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+    pub pool_wait_p95_ms: f64,
+    pub pool_wait_p99_ms: f64,
+    pub exec_p95_ms: f64,
+    pub exec_p99_ms: f64,
+    pub on_replica: u64,
+    pub on_primary: u64,
+    pub errors: BTreeMap<String, u64>,
+}
+
+impl QuerySummary {
+    pub fn of(
+        name: &str,
+        total: &Snapshot,
+        pool: &Snapshot,
+        exec: &Snapshot,
+        s: &QueryStats,
+    ) -> Self {
+        QuerySummary {
+            name: name.to_string(),
+            count: total.count(),
+            failed: s.failed.load(Ordering::Relaxed),
+            p50_ms: total.quantile_ms(0.5),
+            p95_ms: total.quantile_ms(0.95),
+            p99_ms: total.quantile_ms(0.99),
+            p999_ms: total.quantile_ms(0.999),
+            max_ms: total.max_us as f64 / 1000.0,
+            mean_ms: total.mean_ms(),
+            pool_wait_p95_ms: pool.quantile_ms(0.95),
+            pool_wait_p99_ms: pool.quantile_ms(0.99),
+            exec_p95_ms: exec.quantile_ms(0.95),
+            exec_p99_ms: exec.quantile_ms(0.99),
+            on_replica: s.on_replica.load(Ordering::Relaxed),
+            on_primary: s.on_primary.load(Ordering::Relaxed),
+            errors: s.errors.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
+    }
+}
+
+/// How read-your-own-write reads were served.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FreshSummary {
+    pub reads: u64,
+    pub replica_fresh: u64,
+    pub replica_after_wait: u64,
+    pub primary_fallback: u64,
+    /// Share of those reads that found the replica behind the user's write.
+    pub stale_pct: f64,
+    pub wait_p95_ms: f64,
+    pub wait_max_ms: f64,
+}
+
+/// Parse `X/Y` (pg_lsn text) into a number that orders like the LSN.
+pub fn parse_lsn(s: &str) -> Option<u64> {
+    let (hi, lo) = s.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+}
+
+/// Where the endpoints are and how big the pools are.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    pub primary: Endpoint,
+    pub replica: Option<Endpoint>,
+    pub primary_pool: u32,
+    pub replica_pool: u32,
+    pub acquire_timeout: Duration,
+    pub ryw_wait: Duration,
+}
+
+/// The load's SQL transport. Cheap to share (`Arc`).
+pub struct Transport {
+    primary: PgPool,
+    replica: Option<PgPool>,
+    replay: Option<watch::Receiver<u64>>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+    ryw_wait: Duration,
+    pub recorder: Arc<Recorder>,
+}
+
+async fn open_pool(
+    ep: &Endpoint,
+    server: &'static str,
+    size: u32,
+    acquire: Duration,
+) -> Result<PgPool, TransportError> {
+    // The transport records every query itself; sqlx's own slow-query and
+    // slow-acquire warnings would only flood stderr under load.
+    let opts = ep
+        .connect_options()
+        .application_name(APP_NAME)
+        .disable_statement_logging();
+    PgPoolOptions::new()
+        .acquire_slow_threshold(Duration::from_secs(24 * 3600))
+        .max_connections(size)
+        .min_connections(size)
+        .acquire_timeout(acquire)
+        .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(opts)
+        .await
+        .map_err(|source| TransportError::Pool {
+            server,
+            size,
+            url: Endpoint {
+                password: None,
+                ..ep.clone()
+            }
+            .url(),
+            source,
+        })
+}
+
+impl Transport {
+    /// Open both pools (all connections up front) and start the replay
+    /// watcher.
+    pub async fn connect(cfg: &TransportConfig) -> Result<Transport, TransportError> {
+        let primary = open_pool(
+            &cfg.primary,
+            "primary",
+            cfg.primary_pool,
+            cfg.acquire_timeout,
+        )
+        .await?;
+        let (replica, replay, watcher) = match &cfg.replica {
+            Some(ep) => {
+                let pool = open_pool(ep, "replica", cfg.replica_pool, cfg.acquire_timeout).await?;
+                let mut conn = PgConnection::connect_with(
+                    &ep.connect_options()
+                        .application_name("harness-replay-watch"),
+                )
+                .await
+                .map_err(|source| TransportError::Pool {
+                    server: "replica",
+                    size: 1,
+                    url: ep.url_for(&ep.database),
+                    source,
+                })?;
+                let (tx, rx) = watch::channel(0u64);
+                let h = tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(5));
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                    loop {
+                        tick.tick().await;
+                        let r: Result<Option<String>, _> =
+                            sqlx::query_scalar("select pg_last_wal_replay_lsn()::text")
+                                .fetch_one(&mut conn)
+                                .await;
+                        match r {
+                            Ok(Some(l)) => {
+                                if let Some(v) = parse_lsn(&l) {
+                                    tx.send_if_modified(|cur| {
+                                        let newer = v > *cur;
+                                        if newer {
+                                            *cur = v;
+                                        }
+                                        newer
+                                    });
+                                }
+                            }
+                            // A primary (or a promoted replica) has no replay
+                            // position: fresh reads then go to the primary.
+                            Ok(None) => {}
+                            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        }
+                        if tx.is_closed() {
+                            break;
+                        }
+                    }
+                });
+                (Some(pool), Some(rx), Some(h))
+            }
+            None => (None, None, None),
+        };
+        Ok(Transport {
+            primary,
+            replica,
+            replay,
+            watcher,
+            ryw_wait: cfg.ryw_wait,
+            recorder: Arc::new(Recorder::default()),
+        })
+    }
+
+    pub fn primary_pool(&self) -> &PgPool {
+        &self.primary
+    }
+
+    pub fn replica_pool(&self) -> Option<&PgPool> {
+        self.replica.as_ref()
+    }
+
+    /// Pick the server for `route`; the time spent waiting for replay is
+    /// part of the query's latency.
+    async fn route(&self, route: Route, fresh: &Option<String>) -> (&PgPool, Server) {
+        let Some(replica) = &self.replica else {
+            return (&self.primary, Server::Primary);
+        };
+        match route {
+            Route::Write => (&self.primary, Server::Primary),
+            Route::Read => (replica, Server::Replica),
+            Route::ReadOwnWrites => {
+                let Some(need) = fresh.as_deref().and_then(parse_lsn) else {
+                    return (replica, Server::Replica);
+                };
+                let f = &self.recorder.fresh;
+                f.reads.fetch_add(1, Ordering::Relaxed);
+                let Some(rx) = &self.replay else {
+                    f.primary_fallback.fetch_add(1, Ordering::Relaxed);
+                    return (&self.primary, Server::Primary);
+                };
+                let mut rx = rx.clone();
+                if *rx.borrow() >= need {
+                    f.replica_fresh.fetch_add(1, Ordering::Relaxed);
+                    return (replica, Server::Replica);
+                }
+                let t0 = Instant::now();
+                let caught_up = tokio::time::timeout(self.ryw_wait, rx.wait_for(|&l| l >= need))
+                    .await
+                    .map(|r| r.is_ok())
+                    .unwrap_or(false);
+                f.wait.record(t0.elapsed());
+                if caught_up {
+                    f.replica_after_wait.fetch_add(1, Ordering::Relaxed);
+                    (replica, Server::Replica)
+                } else {
+                    f.primary_fallback.fetch_add(1, Ordering::Relaxed);
+                    (&self.primary, Server::Primary)
+                }
+            }
+        }
+    }
+
+    async fn run_query(
+        &self,
+        who: Option<&TenantContext>,
+        fresh: &mut Option<String>,
+        q: Query,
+    ) -> Outcome {
+        let t0 = Instant::now();
+        let (pool, server) = if who.is_some() {
+            self.route(q.route, fresh).await
+        } else {
+            (&self.primary, Server::Primary)
+        };
+        let acquire = Instant::now();
+        let conn = pool.acquire().await;
+        let pool_wait = acquire.elapsed();
+        let mut out = Outcome {
+            name: q.name,
+            server,
+            error: None,
+            rows: 0,
+            ids: Vec::new(),
+            total: Duration::ZERO,
+            pool_wait,
+            exec: Duration::ZERO,
+        };
+        match conn {
+            Err(e) => out.error = Some(error_kind(&e)),
+            Ok(mut conn) => {
+                let start = Instant::now();
+                let r = match who {
+                    Some(who) => execute_as(&mut conn, who, &q).await,
+                    None => execute(&mut conn, &q).await,
+                };
+                match r {
+                    Ok((rows, ids, lsn)) => {
+                        out.rows = rows;
+                        out.ids = ids;
+                        if lsn.is_some() {
+                            *fresh = lsn;
+                        }
+                    }
+                    Err(e) => out.error = Some(error_kind(&e)),
+                }
+                out.exec = start.elapsed();
+            }
+        }
+        out.total = t0.elapsed();
+        self.recorder.record(&out);
+        out
+    }
+
+    /// A query with no transaction and no tenant context, on the primary:
+    /// the same work `pgbench -S` does, for the side-by-side comparison.
+    pub async fn run_bare(&self, q: Query) -> Outcome {
+        let mut none = None;
+        self.run_query(None, &mut none, q).await
+    }
+
+    /// Stop the replay watcher and close the pools.
+    pub async fn close(&mut self) {
+        if let Some(h) = self.watcher.take() {
+            h.abort();
+        }
+        self.primary.close().await;
+        if let Some(r) = &self.replica {
+            r.close().await;
+        }
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        if let Some(h) = self.watcher.take() {
+            h.abort();
+        }
+    }
+}
+
+impl Executor for Transport {
+    fn run<'a>(
+        &'a self,
+        who: &'a TenantContext,
+        fresh: &'a mut Option<String>,
+        query: Query,
+    ) -> BoxFut<'a, Outcome> {
+        Box::pin(self.run_query(Some(who), fresh, query))
+    }
+}
+
+fn bind<'q>(
+    mut s: SqlxQuery<'q, Postgres, PgArguments>,
+    params: &'q [Param],
+) -> SqlxQuery<'q, Postgres, PgArguments> {
+    for p in params {
+        s = match p {
+            Param::Uuid(v) => s.bind(*v),
+            Param::Text(v) => s.bind(v.as_str()),
+            Param::I64(v) => s.bind(*v),
+            Param::F64(v) => s.bind(*v),
+            Param::UuidArray(v) => s.bind(v.as_slice()),
+            Param::TextArray(v) => s.bind(v.as_slice()),
+        };
+    }
+    s
+}
+
+type Answer = (u64, Vec<Uuid>, Option<String>);
+
+/// The statement alone (autocommit).
+async fn execute(conn: &mut PgConnection, q: &Query) -> Result<Answer, sqlx::Error> {
+    let rows = bind(sqlx::query(q.sql), &q.params)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok((rows.len() as u64, first_ids(&rows), None))
+}
+
+/// One transaction as `who`: context, statement, commit; after a write, the
+/// WAL position the commit reached (for read-your-own-writes).
+async fn execute_as(
+    conn: &mut PgConnection,
+    who: &TenantContext,
+    q: &Query,
+) -> Result<Answer, sqlx::Error> {
+    let mut tx = tenant::begin(conn, who).await?;
+    let (n, ids) = if q.route == Route::Write {
+        let r = bind(sqlx::query(q.sql), &q.params)
+            .execute(&mut *tx)
+            .await?;
+        (r.rows_affected(), Vec::new())
+    } else {
+        let rows = bind(sqlx::query(q.sql), &q.params)
+            .fetch_all(&mut *tx)
+            .await?;
+        (rows.len() as u64, first_ids(&rows))
+    };
+    tx.commit().await?;
+    let lsn = if q.route == Route::Write {
+        Some(
+            sqlx::query_scalar::<_, String>("select pg_current_wal_lsn()::text")
+                .fetch_one(&mut *conn)
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok((n, ids, lsn))
+}
+
+fn first_ids(rows: &[sqlx::postgres::PgRow]) -> Vec<Uuid> {
+    rows.iter()
+        .filter_map(|r| r.try_get::<Uuid, _>(0).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsn_orders_like_postgres() {
+        assert!(parse_lsn("0/16B3748").unwrap() < parse_lsn("1/0").unwrap());
+        assert!(parse_lsn("0/FF").unwrap() > parse_lsn("0/F").unwrap());
+        assert_eq!(parse_lsn("junk"), None);
+    }
+}

@@ -1,0 +1,226 @@
+//! Load runs against a real primary + replica: the CI smoke (1,000 goose
+//! users through the gates), a gate made to fail on purpose, and the open
+//! model charging a database stall that the closed model hides.
+//!
+//! Small data (10 tenants at scale 0.2) and fast durability keep each test
+//! well under a minute on two shared cores; the full-size run is `just load`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use harness::cli::load::run_load;
+use harness::exit_codes;
+use harness::load::{self, LoadConfig, LoadResults, Mode, Session};
+
+use crate::support;
+
+fn small(users: usize, ramp: usize, steady: usize) -> LoadConfig {
+    LoadConfig {
+        users,
+        ramp_secs: ramp,
+        steady_secs: steady,
+        think_min_secs: 1.0,
+        think_max_secs: 3.0,
+        tenants: 10,
+        scale: 0.2,
+        primary_pool: 20,
+        replica_pool: 20,
+        sample_secs: 2,
+        ..Default::default()
+    }
+}
+
+/// The only run folder under `root`.
+fn run_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "one run folder expected in {}: {dirs:?}",
+        root.display()
+    );
+    dirs[0].clone()
+}
+
+fn results(dir: &Path) -> LoadResults {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+/// The CI smoke: 1,000 users for about 30 s pass every gate, every named
+/// query of the mix was measured, reads went to the replica and writes to
+/// the primary, and goose's own reports are in the run folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_1000_users_pass_every_gate() {
+    let cluster = support::native().await;
+    let root = tempfile::tempdir().unwrap();
+    // Long think times keep the smoke light (about 170 steps/s): it shares
+    // two cores with other tests, and what it must prove is the gate path
+    // at 1,000 users, not the machine's limit (that is `just load`).
+    let mut cfg = small(1000, 5, 25);
+    cfg.think_min_secs = 4.0;
+    cfg.think_max_secs = 8.0;
+    let code = run_load(&cluster, &cfg, true, root.path()).await.unwrap();
+    let dir = run_dir(root.path());
+    let r = results(&dir);
+    let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
+    assert_eq!(
+        code,
+        exit_codes::OK,
+        "failed gates: {failed:?}; invalid: {:?}",
+        r.invalid
+    );
+    let names: Vec<&str> = r.queries.iter().map(|q| q.name.as_str()).collect();
+    for q in [
+        "search_projects",
+        "filter_projects",
+        "project_detail",
+        "apply",
+        "my_applications",
+        "projects_with_stats",
+        "search_applicants",
+        "pending_applications",
+        "bulk_update_status",
+        "contact_form",
+    ] {
+        assert!(names.contains(&q), "{q} was not measured: {names:?}");
+        let g = r
+            .gate(&format!("p95 {q}"))
+            .unwrap_or_else(|| panic!("no gate for {q}"));
+        assert!(g.observed > 0.0 && g.observed < 100.0, "{g:?}");
+    }
+    let by = |n: &str| r.queries.iter().find(|q| q.name == n).unwrap();
+    assert_eq!(
+        by("search_projects").on_primary,
+        0,
+        "plain reads go to the replica"
+    );
+    assert_eq!(by("apply").on_replica, 0, "writes go to the primary");
+    assert!(r.fresh.reads > 0, "applying users read their own writes");
+    assert_eq!(r.goose.as_ref().unwrap().maximum_users, 1000);
+    assert!(
+        r.overall.count > 1000,
+        "{} queries in the steady state",
+        r.overall.count
+    );
+    assert!(r.steady_secs >= 24.0, "steady {}", r.steady_secs);
+    assert!(r
+        .sampled
+        .samples
+        .iter()
+        .any(|s| s.steady && s.replica_tps > 0.0));
+    for f in [
+        "goose.html",
+        "goose.json",
+        "goose.md",
+        "summary.json",
+        "index.html",
+        "junit.xml",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing from the run folder");
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"verdict\": \"pass\""), "{summary}");
+}
+
+/// A threshold no query can meet fails the run with GATE_FAILED, and the
+/// results keep the observed values next to the threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_impossible_p95_fails_the_gate_and_records_the_values() {
+    let cluster = support::native().await;
+    let root = tempfile::tempdir().unwrap();
+    let mut cfg = small(50, 1, 6);
+    cfg.think_min_secs = 0.1;
+    cfg.think_max_secs = 0.3;
+    cfg.thresholds.p95_ms = 0.001;
+    let code = run_load(&cluster, &cfg, true, root.path()).await.unwrap();
+    assert_eq!(code, exit_codes::GATE_FAILED);
+    let dir = run_dir(root.path());
+    let r = results(&dir);
+    let all = r.gate("p95 all queries").unwrap();
+    assert!(!all.passed);
+    assert_eq!(all.threshold, 0.001);
+    assert!(
+        (all.observed - r.overall.p95_ms).abs() < 1e-9 && all.observed > 0.001,
+        "{all:?}"
+    );
+    // Every per-query gate failed too, each with its own observed p95.
+    for q in &r.queries {
+        let g = r.gate(&format!("p95 {}", q.name)).unwrap();
+        assert!(!g.passed && (g.observed - q.p95_ms).abs() < 1e-9, "{g:?}");
+    }
+    // The error gate is unaffected: it still passes.
+    assert!(r.gate("error rate").unwrap().passed);
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"verdict\": \"fail\""));
+}
+
+/// Hold an ACCESS EXCLUSIVE lock on `projects` for `hold` after `after`.
+/// The lock is WAL-logged, so the replica's readers stall as well.
+fn stall(
+    primary: harness::cluster::Endpoint,
+    after: Duration,
+    hold: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let mut c = primary.connect().await.unwrap();
+        sqlx::query("begin").execute(&mut c).await.unwrap();
+        sqlx::query("lock table projects in access exclusive mode")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        tokio::time::sleep(hold).await;
+        sqlx::query("commit").execute(&mut c).await.unwrap();
+    })
+}
+
+/// The same 3 s stall, once under the closed model and once under the open
+/// model: closed users stop sending while they wait, so few requests see
+/// the stall and the p95 barely moves; open arrivals keep coming and each
+/// one is charged from its scheduled start, so the open p95 shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_reports_a_stall_the_closed_model_hides() {
+    let cluster = support::native().await;
+    let mut cfg = small(20, 1, 12);
+    cfg.think_min_secs = 0.05;
+    cfg.think_max_secs = 0.1;
+    let session = Session::open(&cluster, &cfg, true).await.unwrap();
+    let db = cluster.primary().with_database(&cfg.database);
+
+    let s = stall(db.clone(), Duration::from_secs(5), Duration::from_secs(3));
+    let closed = load::run(&session, &cfg, None).await.unwrap();
+    s.await.unwrap();
+
+    let open_cfg = LoadConfig {
+        mode: Mode::Open,
+        rate: 100.0,
+        ..cfg.clone()
+    };
+    let s = stall(db, Duration::from_secs(5), Duration::from_secs(3));
+    let open = load::run(&session, &open_cfg, None).await.unwrap();
+    s.await.unwrap();
+
+    let o = open.open.as_ref().expect("open summary");
+    eprintln!(
+        "closed: p95 {:.1} ms p99 {:.1} ms over {} queries; open: p95 {:.1} ms p99 {:.1} ms over {} steps",
+        closed.overall.p95_ms, closed.overall.p99_ms, closed.overall.count, o.p95_ms, o.p99_ms, o.started
+    );
+    assert!(o.started > 500, "the schedule ran: {} steps", o.started);
+    assert!(
+        o.p95_ms > 1000.0,
+        "open p95 must include the 3 s stall: {:.1} ms",
+        o.p95_ms
+    );
+    assert!(
+        o.p95_ms > 5.0 * closed.overall.p95_ms,
+        "open p95 {:.1} ms vs closed p95 {:.1} ms",
+        o.p95_ms,
+        closed.overall.p95_ms
+    );
+    // The open run is judged on latency from the schedule: it fails its gate.
+    assert!(!open.gate("p95 from schedule all steps").unwrap().passed);
+}
