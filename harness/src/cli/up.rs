@@ -35,14 +35,17 @@ pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let cluster = Cluster::start(&cfg).await?;
     eprintln!("harness: {} ready in {:.2}s", cluster.describe(), t0.elapsed().as_secs_f64());
     let replica = cluster.replica().map(|r| r.url()).unwrap_or_default();
-    println!("primary: {}", cluster.primary().url());
-    println!("replica: {replica}");
-    println!("export HARNESS_PRIMARY_URL='{}'", cluster.primary().url());
-    println!("export HARNESS_REPLICA_URL='{replica}'");
-    eprintln!("harness: running; Ctrl-C (or SIGTERM) stops and tears down");
-    // Output is often piped into a test or script: make the URLs visible now.
+    // Output is often piped into a script that stops reading once it has
+    // the URLs: a closed pipe must not take the cluster down with a panic.
     use std::io::Write;
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "primary: {}", cluster.primary().url())
+        .and_then(|_| writeln!(out, "replica: {replica}"))
+        .and_then(|_| writeln!(out, "export HARNESS_PRIMARY_URL='{}'", cluster.primary().url()))
+        .and_then(|_| writeln!(out, "export HARNESS_REPLICA_URL='{replica}'"))
+        .and_then(|_| out.flush());
+    drop(out);
+    eprintln!("harness: running; Ctrl-C (or SIGTERM) stops and tears down");
     // Runs until the signal handler in `cancellable` drops this future; the
     // cluster's Drop then stops and removes everything.
     std::future::pending::<()>().await;

@@ -143,7 +143,8 @@ fn up_then_signal(backend: &str, signal: i32, expected_code: i32) {
         .unwrap();
     let pid = child.id();
     let mut urls = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(u) = line.strip_prefix("primary: ").or_else(|| line.strip_prefix("replica: ")) {
             urls.push(u.to_string());
@@ -152,6 +153,8 @@ fn up_then_signal(backend: &str, signal: i32, expected_code: i32) {
             break;
         }
     }
+    // Keep reading so the child never writes into a closed pipe.
+    let drain = std::thread::spawn(move || lines.count());
     assert_eq!(urls.len(), 2, "harness up printed both URLs");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -162,6 +165,7 @@ fn up_then_signal(backend: &str, signal: i32, expected_code: i32) {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid as i32, signal) };
     let status = child.wait().unwrap();
+    drain.join().unwrap();
     assert_eq!(status.code(), Some(expected_code), "exit code after signal {signal}");
     rt.block_on(async {
         for u in &urls {
