@@ -105,8 +105,8 @@ pub struct LoadConfig {
     pub mix: Mix,
     pub thresholds: Thresholds,
     pub health: HealthLimits,
-    /// Data: tenants, and the scale factor of the generated rows (1.0: about
-    /// 100k applications over 50 tenants).
+    /// Data: tenants, and the generator's scale factor (1.0: about 100,000
+    /// rows over every table, tenant sizes skewed).
     pub tenants: usize,
     pub scale: f64,
     /// Seed for tenant drawing and data generation.
@@ -143,6 +143,16 @@ impl Default for LoadConfig {
 }
 
 impl LoadConfig {
+    /// The generator's spec for this run's data.
+    pub fn spec(&self) -> fixtures::generate::Spec {
+        fixtures::generate::Spec {
+            tenants: self.tenants.min(u32::MAX as usize) as u32,
+            scale: self.scale,
+            seed: self.seed,
+            edge_rate: 0.0,
+        }
+    }
+
     /// Refuse settings that cannot run, with what to change.
     pub fn validate(&self) -> Result<(), String> {
         if self.mode == Mode::Closed && self.users == 0 {

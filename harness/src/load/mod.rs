@@ -121,7 +121,7 @@ impl Session {
     ) -> Result<Session, LoadError> {
         let database = cfg.database.clone();
         let rows_generated = if with_data {
-            data::prepare(cluster, &database, cfg.tenants, cfg.scale, cfg.seed).await?
+            data::prepare(cluster, &database, &cfg.spec()).await?
         } else {
             0
         };

@@ -124,6 +124,24 @@ async fn smoke_1000_users_pass_every_gate() {
     }
     let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     assert!(summary.contains("\"verdict\": \"pass\""), "{summary}");
+    // Every search term browsing users type finds projects in the
+    // generated data (a search that never matches measures nothing).
+    let mut c = cluster
+        .primary()
+        .with_database(&cfg.database)
+        .connect()
+        .await
+        .unwrap();
+    for term in harness::load::data::SEARCH_TERMS {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from projects where search_vector @@ plainto_tsquery('english', $1)",
+        )
+        .bind(term)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert!(n > 0, "no project matches the search term {term:?}");
+    }
 }
 
 /// A threshold no query can meet fails the run with GATE_FAILED, and the
