@@ -55,3 +55,21 @@ report-compare BASELINE RUN: build
 # criterion benches on a seeded cluster; figures land in reports/<time>-bench/.
 bench *ARGS:
     cargo bench -p benches {{ARGS}}
+
+# Load: 10,000 goose users on a fresh cluster (realistic durability), p95 < 100 ms gates; exit 10 gate failed, 15 invalid run.
+load *ARGS:
+    cargo build --release -q -p harness
+    target/release/harness load {{ARGS}}
+
+# Capacity: step the user count up until p95 crosses 100 ms; prints the step table, the knee and the first limit hit.
+capacity *ARGS:
+    cargo build --release -q -p harness
+    target/release/harness capacity {{ARGS}}
+
+# The SQL transport's point select vs pgbench -S -M prepared, same connections, same cluster, same run; prints the ratio.
+compare-pgbench CONNECTIONS="32" SECS="15" SCALE="10":
+    bash scripts/compare-pgbench.sh {{CONNECTIONS}} {{SECS}} {{SCALE}}
+
+# The CI load smoke alone: 1,000 users for ~30 s through the gates (part of `just test`).
+load-smoke:
+    cargo nextest run -p harness --test integration load::smoke
