@@ -73,3 +73,7 @@ compare-pgbench CONNECTIONS="32" SECS="15" SCALE="10":
 # The CI load smoke alone: 1,000 users for ~30 s through the gates (part of `just test`).
 load-smoke:
     cargo nextest run -p harness --test integration load::smoke
+
+# Seed >= 1M rows into SQLite and PostgreSQL next to pgbench -i on the same cluster; rows/s, peak memory, ratios.
+seed-bench SCALE="10" PGBENCH_SCALE="10" TENANTS="200":
+    bash scripts/bench-seed.sh {{SCALE}} {{PGBENCH_SCALE}} {{TENANTS}}

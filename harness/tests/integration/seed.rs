@@ -162,10 +162,25 @@ async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
         seed: 9,
         edge_rate: 0.0,
     };
+    MIGRATOR.run(&mut conn).await.unwrap();
+    let pool = cluster
+        .primary()
+        .with_database("seed_copy")
+        .pool(1)
+        .await
+        .unwrap();
+    let schema_before = catalog(&pool).await;
     let mut calls = 0u64;
     let summary = write_postgres(&spec, &mut conn, &mut |_| calls += 1)
         .await
         .expect("COPY seed");
+    // The keys and indexes dropped for the load came back exactly.
+    assert_eq!(
+        schema_before,
+        catalog(&pool).await,
+        "the seed changed the schema"
+    );
+    pool.close().await;
     assert!(calls > 0, "progress was never reported");
     for (table, n) in &summary.rows {
         let got: i64 =
