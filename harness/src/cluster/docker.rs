@@ -124,12 +124,7 @@ impl DockerCluster {
 
     pub async fn stop_replica(&mut self, kill: bool) -> Result<(), ClusterError> {
         let c = self.replica_c.as_ref().expect("replica container lives until shutdown");
-        if kill {
-            super::image::docker_cli(&["kill", "--signal", "KILL", c.id()])?;
-        } else {
-            c.stop().await.map_err(derr("stopping the replica"))?;
-        }
-        Ok(())
+        stop_container(c, if kill { "KILL" } else { "INT" }).await
     }
 
     pub async fn start_replica(&mut self) -> Result<(), ClusterError> {
@@ -143,7 +138,7 @@ impl DockerCluster {
 
     pub async fn restart_primary(&mut self) -> Result<(), ClusterError> {
         let c = self.primary_c.as_ref().expect("primary container lives until shutdown");
-        c.stop().await.map_err(derr("stopping the primary"))?;
+        stop_container(c, "INT").await?;
         c.start().await.map_err(derr("starting the primary"))?;
         let pw = self.primary.password.clone().unwrap_or_default();
         self.primary = endpoint(c, &pw).await?;
@@ -160,6 +155,23 @@ impl DockerCluster {
         }
         Ok(())
     }
+}
+
+/// Stop a container by signalling its postmaster: INT is PostgreSQL's fast
+/// shutdown (docker's default SIGTERM is a smart shutdown that waits for
+/// clients), KILL is a crash. Imported images cannot carry a STOPSIGNAL, so
+/// the signal is sent explicitly for both images.
+async fn stop_container(c: &ContainerAsync<GenericImage>, signal: &str) -> Result<(), ClusterError> {
+    super::image::docker_cli(&["kill", "--signal", signal, c.id()])?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while c.is_running().await.map_err(derr("inspecting a container"))? {
+        if std::time::Instant::now() > deadline {
+            c.stop().await.map_err(derr("stopping a container"))?;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 async fn endpoint(c: &ContainerAsync<GenericImage>, password: &str) -> Result<Endpoint, ClusterError> {

@@ -203,29 +203,33 @@ pub fn build_local_image(tag: &str, pg_major: u32) -> Result<(), ClusterError> {
         "ENV LANG=C.UTF-8".into(),
         "ENTRYPOINT [\"docker-entrypoint.sh\"]".into(),
         "CMD [\"postgres\"]".into(),
-        "STOPSIGNAL SIGINT".into(),
         "EXPOSE 5432".into(),
     ];
-    let mut import = Command::new("docker");
-    import.arg("import");
-    for c in &changes {
-        import.arg("--change").arg(c);
-    }
-    import.arg("-").arg(tag);
+    eprintln!("image: importing into docker as {tag}");
     let mut tar = Command::new("tar")
         .arg("-C")
         .arg(&rootfs)
         .args(["--numeric-owner", "-c", "."])
         .stdout(Stdio::piped())
         .spawn()?;
-    let out = import
-        .stdin(tar.stdout.take().expect("piped"))
+    let tar_out = tar.stdout.take().expect("tar's stdout is piped");
+    // The pipe's read end must live only in the docker process: if docker
+    // fails early, tar then gets EPIPE instead of blocking forever.
+    let import = Command::new("docker")
+        .arg("import")
+        .args(changes.iter().flat_map(|c| ["--change", c.as_str()]))
+        .arg("-")
+        .arg(tag)
+        .stdin(Stdio::from(tar_out))
         .stdout(Stdio::null())
-        .output()?;
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let out = import.wait_with_output()?;
     let tar_status = tar.wait()?;
     if !out.status.success() || !tar_status.success() {
         return Err(ClusterError::Docker(format!(
-            "docker import failed: {}",
+            "docker import failed ({}, tar {tar_status}): {}",
+            out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }

@@ -544,10 +544,14 @@ impl Cluster {
         Ok(())
     }
 
-    /// The primary's current WAL write position.
+    /// The primary's current WAL insert position: every commit made so far
+    /// is at or before it. (`pg_current_wal_lsn()` is the *write* position,
+    /// which trails commits by up to `wal_writer_delay` under
+    /// `synchronous_commit = off`, so a replay wait on it can return before
+    /// the commit reached the replica.)
     pub async fn current_lsn(&self) -> Result<String, ClusterError> {
         let mut c = self.primary.connect().await?;
-        sqlx::query_scalar("select pg_current_wal_lsn()::text")
+        sqlx::query_scalar("select pg_current_wal_insert_lsn()::text")
             .fetch_one(&mut c)
             .await
             .map_err(ClusterError::sql("primary"))
@@ -707,7 +711,7 @@ pub async fn wait_accepting(ep: &Endpoint, timeout: Duration) -> Result<(), Clus
 /// Lag between an open primary connection and an open replica connection.
 pub async fn measure_lag(primary: &mut PgConnection, replica: &mut PgConnection) -> Result<Lag, ClusterError> {
     let (current, seconds): (String, f64) = sqlx::query_as(
-        "select pg_current_wal_lsn()::text, \
+        "select pg_current_wal_insert_lsn()::text, \
          coalesce((select max(extract(epoch from replay_lag)) from pg_stat_replication), 0)::float8",
     )
     .fetch_one(&mut *primary)
