@@ -145,6 +145,9 @@ pub struct TenantSample {
     pub search_terms: Vec<String>,
     /// (applicant id, the applicant's user id when they have an account).
     pub applicants: Vec<(Uuid, Option<Uuid>)>,
+    /// "first last" of sampled applicants: what staff type into the
+    /// applicant search (both words, so the search is as selective as a
+    /// person looking for one applicant).
     pub applicant_names: Vec<String>,
     pub staff: Vec<Uuid>,
     pub admins: Vec<Uuid>,

@@ -283,3 +283,59 @@ impl CapacityResults {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::sampler::{Sample, Sampled};
+    use crate::load::transport::QuerySummary;
+
+    fn failing(
+        pool_wait: f64,
+        lock_waiting: i64,
+        lag: f64,
+        cpu: f64,
+        invalid: bool,
+    ) -> LoadResults {
+        LoadResults {
+            overall: QuerySummary {
+                p95_ms: 150.0,
+                pool_wait_p95_ms: pool_wait,
+                ..Default::default()
+            },
+            sampled: Sampled {
+                samples: vec![Sample {
+                    steady: true,
+                    lock_waiting,
+                    ..Default::default()
+                }],
+                max_lag_secs: lag,
+                host_cpu_share: cpu,
+                ..Default::default()
+            },
+            invalid: if invalid { vec!["busy".into()] } else { vec![] },
+            ..Default::default()
+        }
+    }
+
+    /// The first limit is named in the documented order: generator, lag,
+    /// pool, locks, CPU, else the database itself.
+    #[test]
+    fn the_first_limit_follows_the_documented_order() {
+        assert_eq!(
+            classify(&failing(100.0, 3, 9.0, 1.0, true), 5.0),
+            "generator"
+        );
+        assert_eq!(
+            classify(&failing(100.0, 3, 9.0, 1.0, false), 5.0),
+            "replica lag"
+        );
+        assert_eq!(classify(&failing(100.0, 3, 0.1, 1.0, false), 5.0), "pool");
+        assert_eq!(classify(&failing(2.0, 3, 0.1, 1.0, false), 5.0), "locks");
+        assert_eq!(classify(&failing(2.0, 0, 0.1, 0.95, false), 5.0), "CPU");
+        assert_eq!(
+            classify(&failing(2.0, 0, 0.1, 0.5, false), 5.0),
+            "database latency"
+        );
+    }
+}

@@ -84,6 +84,8 @@ pub struct LoadConfig {
     /// Seconds of steady state after the ramp (what the gates judge).
     pub steady_secs: usize,
     /// Think time between a user's steps, seconds (uniform in the range).
+    /// The default 5-15 s is a person reading a page: 10,000 users then
+    /// make about 1,000 page views (about 1,350 queries) per second.
     pub think_min_secs: f64,
     pub think_max_secs: f64,
     /// Open model: steps started per second.
@@ -122,8 +124,8 @@ impl Default for LoadConfig {
             users: 10_000,
             ramp_secs: 60,
             steady_secs: 150,
-            think_min_secs: 3.0,
-            think_max_secs: 9.0,
+            think_min_secs: 5.0,
+            think_max_secs: 15.0,
             rate: 1000.0,
             max_in_flight: 10_000,
             primary_pool: 40,

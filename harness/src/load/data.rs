@@ -203,8 +203,9 @@ pub async fn catalog(primary: &Endpoint, database: &str) -> Result<Catalog, Data
         }
     }
     let applicants = sqlx::query(
-        "select company_id, id, user_id, last_name from (
-           select company_id, id, user_id, last_name, row_number() over (partition by company_id order by id) n from applicants) x
+        "select company_id, id, user_id, first_name || ' ' || last_name from (
+           select company_id, id, user_id, first_name, last_name, row_number() over (partition by company_id order by id) n
+           from applicants) x
          where n <= 500",
     )
     .fetch_all(&mut c)

@@ -28,7 +28,7 @@ pub struct GooseFigures {
 }
 
 /// Everything a load run measured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LoadResults {
     pub mode: Mode,
     pub config: LoadConfig,

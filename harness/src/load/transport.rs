@@ -211,7 +211,7 @@ impl Recorder {
 }
 
 /// One named query's figures.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct QuerySummary {
     pub name: String,
     pub count: u64,
@@ -592,7 +592,7 @@ async fn execute_as(
     tx.commit().await?;
     let lsn = if q.route == Route::Write {
         Some(
-            sqlx::query_scalar::<_, String>("select pg_current_wal_lsn()::text")
+            sqlx::query_scalar::<_, String>("select pg_current_wal_insert_lsn()::text")
                 .fetch_one(&mut *conn)
                 .await?,
         )
