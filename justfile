@@ -77,3 +77,11 @@ load-smoke:
 # Seed >= 1M rows into SQLite and PostgreSQL next to pgbench -i on the same cluster; rows/s, peak memory, ratios.
 seed-bench SCALE="10" PGBENCH_SCALE="10" TENANTS="200":
     bash scripts/bench-seed.sh {{SCALE}} {{PGBENCH_SCALE}} {{TENANTS}}
+
+# RLS isolation property soak: 20,000 primary cases (and 500 replica cases) instead of CI's 1,000.
+soak-rls CASES="20000":
+    PROPTEST_CASES={{CASES}} cargo nextest run -p harness --test integration --no-capture rls::property
+
+# Audit any database's row-level security from its catalog (read-only): just audit-rls postgres://...
+audit-rls URL *ARGS: build
+    target/debug/harness audit-rls --url {{URL}} {{ARGS}}

@@ -1,13 +1,72 @@
-//! `harness rls` commands (being built by the RLS issue).
+//! `harness audit-rls`: audit any PostgreSQL database's row-level security
+//! from its catalog, for people and for CI.
+//!
+//! It needs only a URL and changes nothing there (see [`crate::rls::audit`]),
+//! so it can run against a production database. The exit status is what CI
+//! reads: [`exit_codes::AUDIT_FINDINGS`] when a finding is at or above
+//! `--fail-on`, [`exit_codes::OK`] otherwise, [`exit_codes::SETUP_FAILED`]
+//! when the database cannot be reached.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::config::HarnessConfig;
+use crate::exit_codes;
+use crate::rls::audit::{audit_url, AuditError, AuditOptions, Severity};
 
-#[derive(Debug, Args)]
-pub struct AuditArgs {}
-
-pub async fn audit(_args: AuditArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    anyhow::bail!("not implemented yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// One block per finding, worst first.
+    #[default]
+    Text,
+    /// The whole report as JSON (database, tenant tables, findings).
+    Json,
 }
 
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The database to audit (postgres://user:password@host:port/db). Only
+    /// the catalog is read, in a read-only transaction.
+    #[arg(long, env = "DATABASE_URL")]
+    pub url: String,
+    /// The column that holds the tenant id on every tenant table.
+    #[arg(long, default_value = "company_id")]
+    pub tenant_column: String,
+    /// A role the application connects as (repeatable).
+    #[arg(long = "app-role", default_value = "portal_app")]
+    pub app_roles: Vec<String>,
+    /// Exit with status 13 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::Medium)]
+    pub fail_on: Severity,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub async fn audit(args: AuditArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
+    let opts = AuditOptions {
+        tenant_column: args.tenant_column.clone(),
+        app_roles: args.app_roles.clone(),
+    };
+    let report = match audit_url(&args.url, &opts).await {
+        Ok(r) => r,
+        Err(e @ AuditError::Connect { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(exit_codes::SETUP_FAILED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match args.format {
+        Format::Text => print!("{}", report.to_text()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    let failing = report.at_least(args.fail_on).count();
+    if failing > 0 {
+        eprintln!(
+            "audit-rls: {failing} finding(s) at or above {}",
+            args.fail_on
+        );
+        Ok(exit_codes::AUDIT_FINDINGS)
+    } else {
+        Ok(exit_codes::OK)
+    }
+}

@@ -6,9 +6,11 @@
 //! - `seed`: schema migrations up/down/up leave the catalog identical; the COPY seed loads every row and matches the SQLite seed.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
+//! - `rls`: the isolation property (primary and replica), one test per RLS.md item against a flawed variant, audit-rls.
 
 mod cluster;
 mod load;
 mod report;
+mod rls;
 mod seed;
 mod support;
