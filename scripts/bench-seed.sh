@@ -19,8 +19,11 @@ pgbin=${HARNESS_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1
 out="reports/seed-bench-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 
-echo "building the harness in release mode..." >&2
-cargo build --release -q -p harness
+# SEED_BENCH_NO_BUILD=1 reuses target/release/harness as it is.
+if [ -z "${SEED_BENCH_NO_BUILD:-}" ]; then
+    echo "building the harness in release mode..." >&2
+    cargo build --release -q -p harness
+fi
 bin=target/release/harness
 
 work=$(mktemp -d /tmp/seed-bench-XXXX)
