@@ -1550,28 +1550,53 @@ async fn truth(conn: &mut PgConnection, table: &str) -> Vec<(Uuid, Uuid, Option<
         .collect()
 }
 
-/// Per (table, tenant): a digest of every row, as the owner sees them.
-async fn digest(conn: &mut PgConnection) -> BTreeMap<(String, Uuid), String> {
+/// Owner-side rows of a table and per-tenant digests.
+type OwnerView = (
+    Vec<(Uuid, Uuid, Option<String>)>,
+    BTreeMap<(String, Uuid), String>,
+);
+
+/// In one round trip: `first` (ending a savepoint, or nothing), then, as the
+/// owner, the rows of `table` (when given) and per (table, tenant) a digest
+/// of every row; the connection acts as `portal_app` again afterwards.
+async fn owner_view(conn: &mut PgConnection, first: &str, table: Option<&str>) -> OwnerView {
     let parts: Vec<String> = TABLES
         .iter()
         .map(|t| format!("select '{t}'::text, {k}, md5(string_agg(x::text, '|' order by x::text)) from {t} x group by 2", k = key(t)))
         .collect();
+    let rows_sql = table
+        .map(|t| {
+            let role = if t == "users" {
+                "role::text"
+            } else {
+                "null::text"
+            };
+            format!("select 'row'::text, id, {k}, {role} from {t};", k = key(t))
+        })
+        .unwrap_or_default();
     let sql = format!(
-        "set local role none; {}; set local role portal_app",
-        parts.join(" union all ")
+        "{first}{sep} set local role none; {rows_sql} {digests}; set local role portal_app",
+        sep = if first.is_empty() { "" } else { ";" },
+        digests = parts.join(" union all "),
     );
-    let rows = sqlx::raw_sql(AssertSqlSafe(sql))
+    let out = sqlx::raw_sql(AssertSqlSafe(sql))
         .fetch_all(&mut *conn)
         .await
         .unwrap();
-    rows.iter()
-        .map(|r| {
-            (
+    let mut rows = Vec::new();
+    let mut digests = BTreeMap::new();
+    for r in &out {
+        // Table rows carry four columns, digests three.
+        if r.len() == 4 {
+            rows.push((r.get(1), r.get(2), r.get(3)));
+        } else {
+            digests.insert(
                 (r.get::<String, _>(0), r.get::<Uuid, _>(1)),
                 r.get::<String, _>(2),
-            )
-        })
-        .collect()
+            );
+        }
+    }
+    (rows, digests)
 }
 
 /// The context an op runs in, resolved against the case's tenants.
@@ -1690,8 +1715,7 @@ async fn check_case(
             Some(t) => t,
             None => &mut tx,
         };
-        let rows = truth(conn, table).await;
-        let before = digest(conn).await;
+        let (rows, before) = owner_view(conn, "", Some(table)).await;
         let target = if rows.is_empty() {
             uid(9, 0)
         } else {
@@ -1769,15 +1793,12 @@ async fn check_case(
         }
         let result = execute(conn, op, target, to, parents, new_id).await;
         let failed = result.is_err();
-        sqlx::raw_sql(if failed {
+        let end = if failed {
             "rollback to savepoint op"
         } else {
             "release savepoint op"
-        })
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        let after = digest(conn).await;
+        };
+        let (_, after) = owner_view(conn, end, None).await;
         let what = format!("op {i} {op:?} on {table} (target {target}, to {to})");
         let target_row = rows.iter().find(|r| r.0 == target);
         if !granted(table, op.cmd) {
