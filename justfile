@@ -85,3 +85,11 @@ soak-rls CASES="20000":
 # Audit any database's row-level security from its catalog (read-only): just audit-rls postgres://...
 audit-rls URL *ARGS: build
     target/debug/harness audit-rls --url {{URL}} {{ARGS}}
+
+# pgloader vs `harness migrate` vs bare psql \copy on one >= 1M-row legacy file, same cluster, same run: rows/s, ratios, peak memory.
+compare-pgloader ROWS="1000000":
+    bash scripts/compare-pgloader.sh {{ROWS}}
+
+# Property tests with many more cases (PROPTEST_CASES): the migration's round trip over every hard value.
+soak CASES="256":
+    PROPTEST_CASES={{CASES}} cargo nextest run -p harness --test integration --no-fail-fast migrate::round_trip

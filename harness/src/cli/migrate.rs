@@ -1,27 +1,184 @@
-//! `harness migrate` commands (being built by the migration issue).
+//! `harness migrate`, `harness verify`, `harness export`: thin commands over
+//! [`crate::migrate`]. The target is `--url`, or the cluster the usual
+//! cluster options give (a harness-started cluster is a rehearsal: it is torn
+//! down when the command ends; `external` keeps the data).
+
+use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::Args;
+use sqlx::postgres::PgConnectOptions;
 
+use crate::cluster::{BackendKind, Cluster};
 use crate::config::HarnessConfig;
+use crate::exit_codes;
+use crate::migrate::{self, summary, MigrateOptions, OnError};
 
+use super::BadInput;
+
+/// Where to migrate to / read from.
 #[derive(Debug, Args)]
-pub struct MigrateArgs {}
+pub struct TargetArgs {
+    /// Target database URL (postgres://user:pass@host:port/db). Without it,
+    /// the cluster options below choose the server (database `portal`).
+    #[arg(long, env = "HARNESS_TARGET_URL")]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub cluster: super::ClusterArgs,
+}
 
-pub async fn migrate(_args: MigrateArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    anyhow::bail!("not implemented yet")
+/// A target plus the cluster that must live as long as it is used.
+struct Target {
+    opts: PgConnectOptions,
+    _cluster: Option<Cluster>,
+}
+
+async fn resolve(t: &TargetArgs, file: &HarnessConfig) -> anyhow::Result<Target> {
+    if let Some(url) = &t.url {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| BadInput(format!("bad --url {url:?}: {e}")))?;
+        return Ok(Target {
+            opts,
+            _cluster: None,
+        });
+    }
+    let cfg = t.cluster.resolve(file)?;
+    let external = cfg.backend == BackendKind::External;
+    let cluster = Cluster::start(&cfg).await?;
+    let ep = cluster.primary().clone();
+    if external {
+        return Ok(Target {
+            opts: ep.connect_options(),
+            _cluster: Some(cluster),
+        });
+    }
+    // A harness-started cluster: create the `portal` database.
+    let mut admin = ep.connect().await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = 'portal')")
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        sqlx::raw_sql("create database portal")
+            .execute(&mut admin)
+            .await?;
+    }
+    eprintln!(
+        "harness: migrating into a harness-started cluster ({}): a rehearsal, torn down at the end; use --url to keep the data",
+        ep.url_for("portal")
+    );
+    Ok(Target {
+        opts: ep.with_database("portal").connect_options(),
+        _cluster: Some(cluster),
+    })
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {}
+pub struct MigrateArgs {
+    /// The legacy SQLite file.
+    pub source: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// stop: the first bad row stops the run (its table is rolled back);
+    /// skip: bad rows go to the reject file and the rest moves.
+    #[arg(long, value_enum, default_value_t = OnError::Stop)]
+    pub on_error: OnError,
+    /// The reject file (JSON lines; see docs/migrate.md).
+    #[arg(long, default_value = "rejects.jsonl")]
+    pub rejects: PathBuf,
+    /// Skip the digest verification at the end.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Skip SQLite's quick_check of the legacy file before starting.
+    #[arg(long)]
+    pub no_integrity_check: bool,
+    /// Also write the run's account as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
 
-pub async fn verify(_args: VerifyArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    anyhow::bail!("not implemented yet")
+pub async fn migrate(args: MigrateArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
+    let target = resolve(&args.target, file).await?;
+    let opts = MigrateOptions {
+        on_error: args.on_error,
+        reject_path: args.rejects.clone(),
+        progress: true,
+        verify: !args.no_verify,
+        integrity_check: !args.no_integrity_check,
+    };
+    match migrate::migrate(&args.source, &target.opts, &opts).await {
+        Ok(report) => {
+            print!("{}", summary::render(&report));
+            if let Some(p) = &args.json {
+                std::fs::write(p, serde_json::to_vec_pretty(&report)?)?;
+            }
+            Ok(report.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(e.exit_code())
+        }
+    }
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {}
-
-pub async fn export(_args: ExportArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    anyhow::bail!("not implemented yet")
+pub struct VerifyArgs {
+    /// The legacy SQLite file the target was migrated from.
+    pub source: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also write the verification as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
+pub async fn verify(args: VerifyArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
+    let target = resolve(&args.target, file).await?;
+    match migrate::verify(&args.source, &target.opts).await {
+        Ok(v) => {
+            print!("{}", summary::render_verify(&v));
+            if let Some(p) = &args.json {
+                std::fs::write(p, serde_json::to_vec_pretty(&v)?)?;
+            }
+            Ok(if v.ok() {
+                exit_codes::OK
+            } else {
+                exit_codes::VERIFY_MISMATCH
+            })
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(e.exit_code())
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The new legacy SQLite file to write (never overwritten).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+pub async fn export(args: ExportArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
+    let target = resolve(&args.target, file).await?;
+    match migrate::export(&target.opts, &args.out).await {
+        Ok(r) => {
+            for (t, n) in &r.tables {
+                println!("{t:<22} {n:>10} rows");
+            }
+            println!(
+                "exported to {} ({} rows created in PostgreSQL got new legacy ids)",
+                r.path.display(),
+                r.new_ids
+            );
+            Ok(exit_codes::OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(e.exit_code())
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //!
 //! - `support`: a fast native (or docker) cluster for a test.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
+//! - `migrate`: round-trip proptest over every hard value, reject file and exit codes, input errors, SIGKILL re-run, verify mismatch located.
 //! - `seed`: schema migrations up/down/up leave the catalog identical; the COPY seed loads every row and matches the SQLite seed.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
@@ -10,6 +11,7 @@
 
 mod cluster;
 mod load;
+mod migrate;
 mod report;
 mod rls;
 mod seed;

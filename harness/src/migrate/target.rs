@@ -1,0 +1,266 @@
+//! The PostgreSQL side of a run: connect, apply the schema, keep the
+//! bookkeeping that makes re-runs and crashes safe, and become the
+//! migration role.
+//!
+//! Bookkeeping lives in its own schema, `harness_migration`, so it never
+//! mixes with the app's tables (RLS audits scan for `company_id`; these
+//! tables have none):
+//! - `harness_migration.tables`: one row per table finished, written in the
+//!   same transaction as the table's COPY: present means the table is whole.
+//! - `harness_migration.rejects`: the rows each finished table refused, so
+//!   `harness verify` (a later process) knows which legacy rows to expect
+//!   absent.
+
+use std::collections::HashMap;
+
+use fixtures::schema::Table;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection, Row};
+
+use super::MigrateError;
+
+/// The migration role created by the RLS migrations (0100+).
+pub const MIGRATION_ROLE: &str = "portal_owner";
+
+/// A readable name for a target, without its password.
+pub fn describe(opts: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        opts.get_username(),
+        opts.get_host(),
+        opts.get_port(),
+        opts.get_database().unwrap_or("(default)")
+    )
+}
+
+pub async fn connect(opts: &PgConnectOptions) -> Result<PgConnection, MigrateError> {
+    // Long COPYs and full-table reads are the point here, not slow queries.
+    let opts = opts
+        .clone()
+        .application_name("harness-migrate")
+        .disable_statement_logging();
+    opts.connect()
+        .await
+        .map_err(|source| MigrateError::Connect {
+            target: describe(&opts),
+            source,
+        })
+}
+
+/// Apply the schema migrations and create the bookkeeping schema.
+pub async fn prepare(conn: &mut PgConnection) -> Result<(), MigrateError> {
+    fixtures::schema::MIGRATOR
+        .run(&mut *conn)
+        .await
+        .map_err(|source| MigrateError::Schema { source })?;
+    sqlx::raw_sql(
+        "create schema if not exists harness_migration;
+         create table if not exists harness_migration.tables (
+             table_name text primary key,
+             source_sha256 text not null,
+             rows_copied bigint not null,
+             rows_rejected bigint not null,
+             finished_at timestamptz not null default now());
+         create table if not exists harness_migration.rejects (
+             table_name text not null,
+             legacy_key bigint,
+             column_name text not null,
+             reason text not null,
+             value text);",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(MigrateError::target(
+        "creating the harness_migration bookkeeping schema",
+    ))?;
+    Ok(())
+}
+
+/// Become the migration role when it exists and this login may; returns
+/// the role the rows will be written as.
+/// `grant`: also give the role the bookkeeping schema (the migration
+/// creates it as the login user; verification only reads).
+pub async fn become_migration_role(
+    conn: &mut PgConnection,
+    grant: bool,
+) -> Result<String, MigrateError> {
+    let can: bool = sqlx::query_scalar(
+        "select exists (select 1 from pg_roles where rolname = $1)
+            and pg_has_role(current_user, $1, 'MEMBER')",
+    )
+    .bind(MIGRATION_ROLE)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(MigrateError::target("looking up the migration role"))?;
+    if can {
+        if grant {
+            sqlx::raw_sql(
+                "grant usage, create on schema harness_migration to portal_owner;
+                 grant all on all tables in schema harness_migration to portal_owner;",
+            )
+            .execute(&mut *conn)
+            .await
+            .map_err(MigrateError::target(
+                "granting the bookkeeping schema to portal_owner",
+            ))?;
+        }
+        sqlx::raw_sql("set role portal_owner")
+            .execute(&mut *conn)
+            .await
+            .map_err(MigrateError::target(
+                "switching to the migration role portal_owner",
+            ))?;
+    } else {
+        tracing::warn!(
+            "role {MIGRATION_ROLE} does not exist (or this login cannot use it): writing as the login user"
+        );
+    }
+    let who: String = sqlx::query_scalar("select current_user::text")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(MigrateError::target("reading current_user"))?;
+    Ok(who)
+}
+
+/// What the target already holds for one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableState {
+    /// Finished by a run of the file with this fingerprint.
+    Done {
+        fingerprint: String,
+        rows: u64,
+    },
+    Empty,
+    /// Rows without a commit marker: not ours.
+    Foreign,
+}
+
+pub async fn table_states(
+    conn: &mut PgConnection,
+) -> Result<HashMap<Table, TableState>, MigrateError> {
+    let done: Vec<(String, String, i64)> = sqlx::query_as(
+        "select table_name, source_sha256, rows_copied from harness_migration.tables",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(MigrateError::target("reading harness_migration.tables"))?;
+    let mut out = HashMap::new();
+    for t in Table::ALL {
+        if let Some((_, fp, rows)) = done.iter().find(|(n, _, _)| n == t.name()) {
+            out.insert(
+                t,
+                TableState::Done {
+                    fingerprint: fp.clone(),
+                    rows: *rows as u64,
+                },
+            );
+            continue;
+        }
+        let any: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select exists (select 1 from \"{}\")",
+            t.name()
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(MigrateError::target(format!("looking into {}", t.name())))?;
+        out.insert(
+            t,
+            if any {
+                TableState::Foreign
+            } else {
+                TableState::Empty
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Whether the table has user triggers (disabled during COPY: an audit or
+/// `updated_at` trigger would change rows the digests promise unchanged).
+pub async fn has_user_triggers(
+    conn: &mut PgConnection,
+    table: Table,
+) -> Result<bool, MigrateError> {
+    sqlx::query_scalar("select exists (select 1 from pg_trigger where tgrelid = $1::regclass and not tgisinternal)")
+        .bind(table.name())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(MigrateError::target(format!("reading triggers of {}", table.name())))
+}
+
+/// Non-unique indexes that back no constraint, as (quoted name, CREATE
+/// statement): safe to drop for a bulk load and rebuild after it.
+pub async fn deferrable_indexes(
+    conn: &mut PgConnection,
+    table: Table,
+) -> Result<Vec<(String, String)>, MigrateError> {
+    sqlx::query_as(
+        "select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+         from pg_index i
+         where i.indrelid = $1::regclass and not i.indisunique and not i.indisprimary
+           and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)
+         order by 1",
+    )
+    .bind(table.name())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(MigrateError::target(format!(
+        "reading the indexes of {}",
+        table.name()
+    )))
+}
+
+/// Foreign keys of a table, as (quoted name, definition): dropped for the
+/// load and added back after it, validated in one pass (orphans were
+/// already refused by the converter), as pg_restore orders it.
+pub async fn foreign_keys(
+    conn: &mut PgConnection,
+    table: Table,
+) -> Result<Vec<(String, String)>, MigrateError> {
+    sqlx::query_as(
+        "select quote_ident(conname), pg_get_constraintdef(oid)
+         from pg_constraint where conrelid = $1::regclass and contype = 'f' order by 1",
+    )
+    .bind(table.name())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(MigrateError::target(format!(
+        "reading the foreign keys of {}",
+        table.name()
+    )))
+}
+
+/// Legacy keys each finished table rejected.
+pub async fn rejected_keys(
+    conn: &mut PgConnection,
+) -> Result<HashMap<Table, Vec<i64>>, MigrateError> {
+    let present: bool =
+        sqlx::query_scalar("select to_regclass('harness_migration.rejects') is not null")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(MigrateError::target(
+                "looking for harness_migration.rejects",
+            ))?;
+    let mut out: HashMap<Table, Vec<i64>> = HashMap::new();
+    if !present {
+        return Ok(out);
+    }
+    let rows = sqlx::query(
+        "select table_name, legacy_key from harness_migration.rejects where legacy_key is not null",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(MigrateError::target("reading harness_migration.rejects"))?;
+    for r in rows {
+        let name: String = r.get(0);
+        if let Some(t) = Table::from_name(&name) {
+            out.entry(t).or_default().push(r.get(1));
+        }
+    }
+    Ok(out)
+}
+
+/// Ends a connection politely (errors do not matter at that point).
+pub async fn close(conn: PgConnection) {
+    let _ = conn.close().await;
+}
