@@ -1970,6 +1970,18 @@ fn property_replica_reads_are_isolated() {
         let ep = database(&c, "prop", &[]).await;
         (c, ep)
     });
+    // The roles and the schema must have reached the replica before the
+    // reader connects there.
+    rt.block_on(async {
+        let mut p = ep.connect().await.unwrap();
+        let lsn: String = sqlx::query_scalar("select pg_current_wal_insert_lsn()::text")
+            .fetch_one(&mut p)
+            .await
+            .unwrap();
+        c.wait_for_replay(&lsn, Duration::from_secs(30))
+            .await
+            .unwrap();
+    });
     let replica = c.require_replica().unwrap().with_database("prop");
     let conns = rt.block_on(async {
         let reader = as_role(&replica, roles::READER).await;
