@@ -16,6 +16,11 @@
 //!   converter checks every reference against the (legacy id -> tenant)
 //!   map of the parent rows actually migrated, which also rejects
 //!   references into another tenant and children of rejected parents.
+//! - Bulk-load order inside that transaction, as pg_restore does it:
+//!   non-unique secondary indexes (GIN over tsvector above all) are dropped
+//!   and rebuilt once after the COPY, foreign keys are added back after it
+//!   and validated in one pass. Unique indexes stay: they are how PostgreSQL
+//!   names the duplicate row's line.
 //! - What only PostgreSQL can judge (the per-tenant `lower(email)` unique
 //!   index, CHECKs) is found by COPY itself: the error names the line, the
 //!   line names the legacy row, the row is rejected and the table redone
