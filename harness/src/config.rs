@@ -77,7 +77,7 @@ impl HarnessConfig {
     }
 
     /// From TOML text (tests, embedded profiles).
-    pub fn from_str(text: &str) -> Result<HarnessConfig, ConfigError> {
+    pub fn from_toml(text: &str) -> Result<HarnessConfig, ConfigError> {
         let table = text.parse::<toml::Table>().map_err(|source| ConfigError::Parse {
             path: PathBuf::from("<inline>"),
             source,
@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(cl.durability, Durability::Realistic);
         assert!(matches!(HarnessConfig::load(Some(&p), Some("nope")), Err(ConfigError::NoProfile(_))));
 
-        let bad = HarnessConfig::from_str("[cluster]\nbakend = \"native\"\n").unwrap();
+        let bad = HarnessConfig::from_toml("[cluster]\nbakend = \"native\"\n").unwrap();
         let err = bad.section::<ClusterConfig>("cluster").unwrap_err().to_string();
         assert!(err.contains("bakend"), "{err}");
     }

@@ -447,7 +447,7 @@ mod tests {
 
     #[test]
     fn flags_override_the_file_and_bad_mix_is_refused() {
-        let file = HarnessConfig::from_str("[load]\nusers = 50\nsteady_secs = 10\n").unwrap();
+        let file = HarnessConfig::from_toml("[load]\nusers = 50\nsteady_secs = 10\n").unwrap();
         let flags = LoadFlags {
             users: Some(7),
             think: Some("1-2".into()),

@@ -365,8 +365,10 @@ impl ClusterError {
 }
 
 enum Backend {
-    Native(native::NativeCluster),
-    Docker(docker::DockerCluster),
+    // Boxed: the two variants differ in size by hundreds of bytes, and a
+    // Cluster lives for a whole run, so one allocation costs nothing.
+    Native(Box<native::NativeCluster>),
+    Docker(Box<docker::DockerCluster>),
     External,
 }
 
@@ -402,12 +404,12 @@ impl Cluster {
                 };
                 let d = docker::DockerCluster::start(cfg, &image).await?;
                 let (p, r) = (d.primary.clone(), d.replica.clone());
-                (Backend::Docker(d), p, Some(r), Some(image), None)
+                (Backend::Docker(Box::new(d)), p, Some(r), Some(image), None)
             }
             BackendKind::Native => {
                 let n = native::NativeCluster::start(cfg).await?;
                 let (p, r, b) = (n.primary.clone(), n.replica.clone(), n.bindir.clone());
-                (Backend::Native(n), p, Some(r), None, Some(b))
+                (Backend::Native(Box::new(n)), p, Some(r), None, Some(b))
             }
             BackendKind::External => {
                 let (p, r) = external::endpoints(cfg)?;

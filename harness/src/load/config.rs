@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(c.thresholds.p95_ms, 100.0);
         assert!(c.steady_secs >= 120);
         assert!(c.validate().is_ok());
-        let file = crate::config::HarnessConfig::from_str(
+        let file = crate::config::HarnessConfig::from_toml(
             "[load]\nusers = 5\n[load.mix]\nbrowsing = 1\napplyng = 2\n",
         )
         .unwrap();
