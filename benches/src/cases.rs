@@ -99,7 +99,7 @@ impl Query {
             Query::MyApplications => query.bind(p.company).bind(p.applicant),
             Query::ProjectsWithStats => query.bind(p.company),
             Query::SearchApplicants => query.bind(p.company).bind(&p.applicant_word),
-            Query::PendingApplications => query.bind(p.company).bind(50i64),
+            Query::PendingApplications => query.bind(p.company).bind(p.project).bind(50i64),
             Query::Apply => query
                 .bind(Uuid::new_v4())
                 .bind(p.company)
@@ -210,7 +210,7 @@ pub fn filters() -> Vec<(Query, &'static [&'static str])> {
         (Query::MyApplications, &["idx_applications_applicant_id"]),
         (
             Query::PendingApplications,
-            &["idx_applications_status", "idx_applications_submitted_at"],
+            &["idx_applications_project_id", "idx_applications_status"],
         ),
         (
             Query::FilterProjects,
