@@ -53,10 +53,11 @@ impl HarnessConfig {
                     path: p.clone(),
                     source,
                 })?;
-                text.parse::<toml::Table>().map_err(|source| ConfigError::Parse {
-                    path: p.clone(),
-                    source,
-                })?
+                text.parse::<toml::Table>()
+                    .map_err(|source| ConfigError::Parse {
+                        path: p.clone(),
+                        source,
+                    })?
             }
             None => toml::Table::new(),
         };
@@ -78,10 +79,12 @@ impl HarnessConfig {
 
     /// From TOML text (tests, embedded profiles).
     pub fn from_toml(text: &str) -> Result<HarnessConfig, ConfigError> {
-        let table = text.parse::<toml::Table>().map_err(|source| ConfigError::Parse {
-            path: PathBuf::from("<inline>"),
-            source,
-        })?;
+        let table = text
+            .parse::<toml::Table>()
+            .map_err(|source| ConfigError::Parse {
+                path: PathBuf::from("<inline>"),
+                source,
+            })?;
         Ok(HarnessConfig {
             table,
             ..Default::default()
@@ -92,10 +95,13 @@ impl HarnessConfig {
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
         match self.table.get(name) {
             None => Ok(T::default()),
-            Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| ConfigError::Section {
-                section: name.to_string(),
-                message: e.message().to_string(),
-            }),
+            Some(v) => v
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Section {
+                    section: name.to_string(),
+                    message: e.message().to_string(),
+                }),
         }
     }
 }
@@ -130,10 +136,16 @@ mod tests {
         let cl: ClusterConfig = c.section("cluster").unwrap();
         assert_eq!(cl.backend, BackendKind::Native);
         assert_eq!(cl.durability, Durability::Realistic);
-        assert!(matches!(HarnessConfig::load(Some(&p), Some("nope")), Err(ConfigError::NoProfile(_))));
+        assert!(matches!(
+            HarnessConfig::load(Some(&p), Some("nope")),
+            Err(ConfigError::NoProfile(_))
+        ));
 
         let bad = HarnessConfig::from_toml("[cluster]\nbakend = \"native\"\n").unwrap();
-        let err = bad.section::<ClusterConfig>("cluster").unwrap_err().to_string();
+        let err = bad
+            .section::<ClusterConfig>("cluster")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bakend"), "{err}");
     }
 }

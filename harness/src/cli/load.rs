@@ -158,9 +158,11 @@ pub fn parse_mix(s: &str) -> Result<scenarios::Mix, BadInput> {
             "staff" => m.staff = w,
             "admin" => m.admin = w,
             "contact" => m.contact = w,
-            other => return Err(BadInput(format!(
+            other => {
+                return Err(BadInput(format!(
                 "--mix: unknown kind {other:?} (kinds: browsing, applying, staff, admin, contact)"
-            ))),
+            )))
+            }
         }
     }
     Ok(m)

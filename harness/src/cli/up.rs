@@ -30,10 +30,17 @@ pub struct ImageArgs {
 
 pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let cfg = args.cluster.resolve(file)?;
-    eprintln!("harness: starting a primary and a streaming replica (backend {})", cfg.backend.as_str());
+    eprintln!(
+        "harness: starting a primary and a streaming replica (backend {})",
+        cfg.backend.as_str()
+    );
     let t0 = Instant::now();
     let cluster = Cluster::start(&cfg).await?;
-    eprintln!("harness: {} ready in {:.2}s", cluster.describe(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "harness: {} ready in {:.2}s",
+        cluster.describe(),
+        t0.elapsed().as_secs_f64()
+    );
     let replica = cluster.replica().map(|r| r.url()).unwrap_or_default();
     // Output is often piped into a script that stops reading once it has
     // the URLs: a closed pipe must not take the cluster down with a panic.
@@ -41,7 +48,13 @@ pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "primary: {}", cluster.primary().url())
         .and_then(|_| writeln!(out, "replica: {replica}"))
-        .and_then(|_| writeln!(out, "export HARNESS_PRIMARY_URL='{}'", cluster.primary().url()))
+        .and_then(|_| {
+            writeln!(
+                out,
+                "export HARNESS_PRIMARY_URL='{}'",
+                cluster.primary().url()
+            )
+        })
         .and_then(|_| writeln!(out, "export HARNESS_REPLICA_URL='{replica}'"))
         .and_then(|_| out.flush());
     drop(out);
@@ -55,7 +68,10 @@ pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
 
 pub async fn image(args: ImageArgs) -> anyhow::Result<i32> {
     if !args.force && image::docker_answers() && image::image_present(&args.tag) {
-        eprintln!("harness: image {} is present (use --force to rebuild)", args.tag);
+        eprintln!(
+            "harness: image {} is present (use --force to rebuild)",
+            args.tag
+        );
         return Ok(exit_codes::OK);
     }
     let tag = args.tag.clone();

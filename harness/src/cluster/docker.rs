@@ -24,7 +24,8 @@ use super::{run_tag, ClusterConfig, ClusterError, Endpoint};
 
 /// Added to the primary's `pg_hba.conf` at init: the official image allows
 /// `all` databases from anywhere, which does not cover replication.
-const HBA_SCRIPT: &str = "#!/bin/sh\nset -e\necho 'host replication all all scram-sha-256' >> \"$PGDATA/pg_hba.conf\"\n";
+const HBA_SCRIPT: &str =
+    "#!/bin/sh\nset -e\necho 'host replication all all scram-sha-256' >> \"$PGDATA/pg_hba.conf\"\n";
 
 pub struct DockerCluster {
     pub primary: Endpoint,
@@ -72,7 +73,10 @@ impl DockerCluster {
             // Throwaway clusters: fsyncing every file initdb writes costs
             // seconds on overlay file systems and protects nothing.
             .with_env_var("POSTGRES_INITDB_ARGS", "--no-sync")
-            .with_copy_to("/docker-entrypoint-initdb.d/10-replication.sh", HBA_SCRIPT.as_bytes().to_vec())
+            .with_copy_to(
+                "/docker-entrypoint-initdb.d/10-replication.sh",
+                HBA_SCRIPT.as_bytes().to_vec(),
+            )
             .with_cmd(args.clone())
             .with_startup_timeout(timeout)
             .start()
@@ -126,12 +130,18 @@ impl DockerCluster {
     }
 
     pub async fn stop_replica(&mut self, kill: bool) -> Result<(), ClusterError> {
-        let c = self.replica_c.as_ref().expect("replica container lives until shutdown");
+        let c = self
+            .replica_c
+            .as_ref()
+            .expect("replica container lives until shutdown");
         stop_container(c, if kill { "KILL" } else { "INT" }).await
     }
 
     pub async fn start_replica(&mut self) -> Result<(), ClusterError> {
-        let c = self.replica_c.as_ref().expect("replica container lives until shutdown");
+        let c = self
+            .replica_c
+            .as_ref()
+            .expect("replica container lives until shutdown");
         c.start().await.map_err(derr("starting the replica"))?;
         // Docker may publish a new host port after a restart.
         let pw = self.replica.password.clone().unwrap_or_default();
@@ -140,7 +150,10 @@ impl DockerCluster {
     }
 
     pub async fn restart_primary(&mut self) -> Result<(), ClusterError> {
-        let c = self.primary_c.as_ref().expect("primary container lives until shutdown");
+        let c = self
+            .primary_c
+            .as_ref()
+            .expect("primary container lives until shutdown");
         stop_container(c, "INT").await?;
         c.start().await.map_err(derr("starting the primary"))?;
         let pw = self.primary.password.clone().unwrap_or_default();
@@ -164,10 +177,17 @@ impl DockerCluster {
 /// shutdown (docker's default SIGTERM is a smart shutdown that waits for
 /// clients), KILL is a crash. Imported images cannot carry a STOPSIGNAL, so
 /// the signal is sent explicitly for both images.
-async fn stop_container(c: &ContainerAsync<GenericImage>, signal: &str) -> Result<(), ClusterError> {
+async fn stop_container(
+    c: &ContainerAsync<GenericImage>,
+    signal: &str,
+) -> Result<(), ClusterError> {
     super::image::docker_cli(&["kill", "--signal", signal, c.id()])?;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while c.is_running().await.map_err(derr("inspecting a container"))? {
+    while c
+        .is_running()
+        .await
+        .map_err(derr("inspecting a container"))?
+    {
         if std::time::Instant::now() > deadline {
             c.stop().await.map_err(derr("stopping a container"))?;
             break;
@@ -177,7 +197,10 @@ async fn stop_container(c: &ContainerAsync<GenericImage>, signal: &str) -> Resul
     Ok(())
 }
 
-async fn endpoint(c: &ContainerAsync<GenericImage>, password: &str) -> Result<Endpoint, ClusterError> {
+async fn endpoint(
+    c: &ContainerAsync<GenericImage>,
+    password: &str,
+) -> Result<Endpoint, ClusterError> {
     let port = c
         .get_host_port_ipv4(5432.tcp())
         .await
@@ -195,8 +218,17 @@ async fn endpoint(c: &ContainerAsync<GenericImage>, password: &str) -> Result<En
 mod tests {
     #[test]
     fn splits_image_names() {
-        assert_eq!(super::split_image("postgres:15"), ("postgres".into(), "15".into()));
-        assert_eq!(super::split_image("harness/postgres:15-bookworm"), ("harness/postgres".into(), "15-bookworm".into()));
-        assert_eq!(super::split_image("localhost:5000/pg"), ("localhost:5000/pg".into(), "latest".into()));
+        assert_eq!(
+            super::split_image("postgres:15"),
+            ("postgres".into(), "15".into())
+        );
+        assert_eq!(
+            super::split_image("harness/postgres:15-bookworm"),
+            ("harness/postgres".into(), "15-bookworm".into())
+        );
+        assert_eq!(
+            super::split_image("localhost:5000/pg"),
+            ("localhost:5000/pg".into(), "latest".into())
+        );
     }
 }

@@ -7,10 +7,16 @@ use super::{ClusterConfig, ClusterError, Endpoint};
 
 pub fn endpoints(cfg: &ClusterConfig) -> Result<(Endpoint, Option<Endpoint>), ClusterError> {
     let primary = cfg.primary_url.as_deref().ok_or_else(|| {
-        ClusterError::Config("--backend external needs --primary-url (or HARNESS_PRIMARY_URL)".into())
+        ClusterError::Config(
+            "--backend external needs --primary-url (or HARNESS_PRIMARY_URL)".into(),
+        )
     })?;
     let primary = Endpoint::parse(primary)?;
-    let replica = cfg.replica_url.as_deref().map(Endpoint::parse).transpose()?;
+    let replica = cfg
+        .replica_url
+        .as_deref()
+        .map(Endpoint::parse)
+        .transpose()?;
     Ok((primary, replica))
 }
 

@@ -33,7 +33,11 @@ pub fn docker_cli(args: &[&str]) -> Result<String, ClusterError> {
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| ClusterError::Docker(format!("cannot run `docker`: {e}; install Docker or use --backend native")))?;
+        .map_err(|e| {
+            ClusterError::Docker(format!(
+                "cannot run `docker`: {e}; install Docker or use --backend native"
+            ))
+        })?;
     if !out.status.success() {
         return Err(ClusterError::Docker(format!(
             "`docker {}`: {}",
@@ -61,7 +65,9 @@ pub fn docker_answers() -> bool {
         loop {
             match child.try_wait() {
                 Ok(Some(s)) => return s.success(),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 _ => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -104,8 +110,10 @@ pub fn apt_mirror() -> Result<(String, String), ClusterError> {
     let suite = std::fs::read_to_string("/etc/os-release")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VERSION_CODENAME=").map(|v| v.trim_matches('"').to_string()))
+            s.lines().find_map(|l| {
+                l.strip_prefix("VERSION_CODENAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
         })
         .unwrap_or_else(|| "bookworm".into());
     let mut files: Vec<PathBuf> = vec![PathBuf::from("/etc/apt/sources.list")];
@@ -115,7 +123,9 @@ pub fn apt_mirror() -> Result<(String, String), ClusterError> {
         files.extend(v);
     }
     for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else { continue };
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
         if let Some(m) = mirror_in(&text, &suite) {
             return Ok((m, suite));
         }
@@ -131,7 +141,10 @@ fn mirror_in(text: &str, suite: &str) -> Option<String> {
     // One-line format: `deb [opts] URL SUITE COMPONENTS`.
     for line in text.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("deb ") {
-            let words: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with('[') && !w.ends_with(']')).collect();
+            let words: Vec<&str> = rest
+                .split_whitespace()
+                .filter(|w| !w.starts_with('[') && !w.ends_with(']'))
+                .collect();
             if words.len() >= 2 && words[1] == suite && words[0].contains("debian") {
                 return Some(words[0].to_string());
             }
@@ -143,7 +156,9 @@ fn mirror_in(text: &str, suite: &str) -> Option<String> {
             para.lines()
                 .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
         };
-        let (Some(uris), Some(suites)) = (field("URIs:"), field("Suites:")) else { continue };
+        let (Some(uris), Some(suites)) = (field("URIs:"), field("Suites:")) else {
+            continue;
+        };
         if field("Types:").is_some_and(|t| !t.split_whitespace().any(|w| w == "deb")) {
             continue;
         }
@@ -160,19 +175,32 @@ fn mirror_in(text: &str, suite: &str) -> Option<String> {
 /// `debootstrap`; prints what it does, since it takes about a minute.
 pub fn build_local_image(tag: &str, pg_major: u32) -> Result<(), ClusterError> {
     if !docker_answers() {
-        return Err(ClusterError::Docker("no Docker engine answers; start it (or use --backend native)".into()));
+        return Err(ClusterError::Docker(
+            "no Docker engine answers; start it (or use --backend native)".into(),
+        ));
     }
     let (mirror, suite) = match std::env::var("HARNESS_DEBIAN_MIRROR") {
-        Ok(m) => (m, apt_mirror().map(|(_, s)| s).unwrap_or_else(|_| "bookworm".into())),
+        Ok(m) => (
+            m,
+            apt_mirror()
+                .map(|(_, s)| s)
+                .unwrap_or_else(|_| "bookworm".into()),
+        ),
         Err(_) => apt_mirror()?,
     };
-    if Command::new("debootstrap").arg("--version").output().is_err() {
+    if Command::new("debootstrap")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         return Err(ClusterError::Command {
             what: "debootstrap".into(),
             detail: "not installed; `apt-get install -y debootstrap` (the justfile's `image` recipe does this)".into(),
         });
     }
-    let work = tempfile::Builder::new().prefix("harness-image-").tempdir()?;
+    let work = tempfile::Builder::new()
+        .prefix("harness-image-")
+        .tempdir()?;
     let rootfs = work.path().join("rootfs");
     let t0 = Instant::now();
     eprintln!("image: debootstrap {suite} from {mirror} (postgresql-{pg_major}, gosu) ...");
@@ -193,7 +221,10 @@ pub fn build_local_image(tag: &str, pg_major: u32) -> Result<(), ClusterError> {
             detail: format!("{status}; see the output above"),
         });
     }
-    eprintln!("image: root file system ready in {:.1}s; trimming", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "image: root file system ready in {:.1}s; trimming",
+        t0.elapsed().as_secs_f64()
+    );
     trim_rootfs(&rootfs, pg_major)?;
     let bin = format!("/usr/lib/postgresql/{pg_major}/bin");
     let changes = [
@@ -268,11 +299,16 @@ fn trim_rootfs(rootfs: &Path, pg_major: u32) -> Result<(), ClusterError> {
         .lines()
         .find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.first() == Some(&"postgres")).then(|| (f[2].parse::<u32>().ok(), f[3].parse::<u32>().ok()))
+            (f.first() == Some(&"postgres"))
+                .then(|| (f[2].parse::<u32>().ok(), f[3].parse::<u32>().ok()))
         })
         .and_then(|(u, g)| Some((u?, g?)))
         .ok_or_else(|| ClusterError::Config("the image has no postgres account".into()))?;
-    for d in ["var/lib/postgresql", "var/lib/postgresql/data", "var/run/postgresql"] {
+    for d in [
+        "var/lib/postgresql",
+        "var/lib/postgresql/data",
+        "var/run/postgresql",
+    ] {
         std::os::unix::fs::chown(rootfs.join(d), Some(uid), Some(gid))?;
     }
     Ok(())
@@ -285,9 +321,21 @@ mod tests {
     #[test]
     fn reads_mirrors_from_both_apt_formats() {
         let deb822 = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n";
-        assert_eq!(mirror_in(deb822, "bookworm").as_deref(), Some("http://deb.debian.org/debian"));
+        assert_eq!(
+            mirror_in(deb822, "bookworm").as_deref(),
+            Some("http://deb.debian.org/debian")
+        );
         let one_line = "# comment\ndeb [arch=amd64] http://mirror.example/debian bookworm main\n";
-        assert_eq!(mirror_in(one_line, "bookworm").as_deref(), Some("http://mirror.example/debian"));
-        assert_eq!(mirror_in("Types: deb\nURIs: http://x/debian-security\nSuites: bookworm-security\n", "bookworm"), None);
+        assert_eq!(
+            mirror_in(one_line, "bookworm").as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        assert_eq!(
+            mirror_in(
+                "Types: deb\nURIs: http://x/debian-security\nSuites: bookworm-security\n",
+                "bookworm"
+            ),
+            None
+        );
     }
 }

@@ -11,12 +11,18 @@ use std::path::Path;
 
 fn pid_alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
-    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 /// The owner pid in a name made by `run_tag()` (`harness-<pid>-<n>...`).
 fn owner_of(name: &str) -> Option<i32> {
-    name.strip_prefix("harness-")?.split('-').next()?.parse().ok()
+    name.strip_prefix("harness-")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Remove orphans of dead harness processes. Best effort, never fails.
@@ -28,7 +34,9 @@ pub fn sweep() {
 }
 
 fn sweep_dirs(tmp: &Path) {
-    let Ok(rd) = std::fs::read_dir(tmp) else { return };
+    let Ok(rd) = std::fs::read_dir(tmp) else {
+        return;
+    };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(pid) = owner_of(&name) else { continue };
@@ -71,13 +79,23 @@ fn sweep_docker() {
     };
     for line in out.lines() {
         let mut it = line.split_whitespace();
-        let (Some(id), Some(pid)) = (it.next(), it.next().and_then(|p| p.parse::<i32>().ok())) else { continue };
+        let (Some(id), Some(pid)) = (it.next(), it.next().and_then(|p| p.parse::<i32>().ok()))
+        else {
+            continue;
+        };
         if !pid_alive(pid) {
             tracing::warn!(container = id, "removing an orphaned harness container");
             let _ = super::image::docker_cli(&["rm", "-f", "-v", id]);
         }
     }
-    if let Ok(nets) = super::image::docker_cli(&["network", "ls", "--filter", "name=harness-", "--format", "{{.Name}}"]) {
+    if let Ok(nets) = super::image::docker_cli(&[
+        "network",
+        "ls",
+        "--filter",
+        "name=harness-",
+        "--format",
+        "{{.Name}}",
+    ]) {
         for n in nets.lines() {
             if owner_of(n).is_some_and(|p| !pid_alive(p)) {
                 let _ = super::image::docker_cli(&["network", "rm", n]);

@@ -273,7 +273,11 @@ impl Endpoint {
         };
         let (hostport, database) = hostpart.split_once('/').unwrap_or((hostpart, "postgres"));
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("the port is not a number"))?),
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| bad("the port is not a number"))?,
+            ),
             None => (hostport, 5432),
         };
         let (user, password) = match auth {
@@ -291,7 +295,11 @@ impl Endpoint {
             port,
             user,
             password,
-            database: if database.is_empty() { "postgres".into() } else { database.to_string() },
+            database: if database.is_empty() {
+                "postgres".into()
+            } else {
+                database.to_string()
+            },
         })
     }
 }
@@ -432,8 +440,11 @@ impl Cluster {
             replica,
             backend,
         };
-        cluster.wait_ready(Duration::from_secs(cfg.start_timeout_secs)).await?;
-        if cfg.durability == Durability::SyncApply && !matches!(cluster.backend, Backend::External) {
+        cluster
+            .wait_ready(Duration::from_secs(cfg.start_timeout_secs))
+            .await?;
+        if cfg.durability == Durability::SyncApply && !matches!(cluster.backend, Backend::External)
+        {
             cluster.enable_sync_apply().await?;
         }
         cluster.read_info().await?;
@@ -456,9 +467,9 @@ impl Cluster {
 
     /// The replica, or an error that says why there is none.
     pub fn require_replica(&self) -> Result<&Endpoint, ClusterError> {
-        self.replica
-            .as_ref()
-            .ok_or_else(|| ClusterError::Config("this check needs a replica; give --replica-url".into()))
+        self.replica.as_ref().ok_or_else(|| {
+            ClusterError::Config("this check needs a replica; give --replica-url".into())
+        })
     }
 
     /// One line for humans: backend, version, durability.
@@ -491,15 +502,20 @@ impl Cluster {
         let mut c = self.primary.connect().await?;
         let deadline = Instant::now() + timeout;
         loop {
-            let n: i64 = sqlx::query_scalar("select count(*) from pg_stat_replication where state = 'streaming'")
-                .fetch_one(&mut c)
-                .await
-                .map_err(ClusterError::sql("primary"))?;
+            let n: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_replication where state = 'streaming'",
+            )
+            .fetch_one(&mut c)
+            .await
+            .map_err(ClusterError::sql("primary"))?;
             if n > 0 {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(ClusterError::Timeout(timeout, "the replica to stream from the primary".into()));
+                return Err(ClusterError::Timeout(
+                    timeout,
+                    "the replica to stream from the primary".into(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -541,7 +557,10 @@ impl Cluster {
             "alter system set synchronous_commit = 'remote_apply'",
             "select pg_reload_conf()",
         ] {
-            sqlx::query(stmt).execute(&mut c).await.map_err(ClusterError::sql("primary"))?;
+            sqlx::query(stmt)
+                .execute(&mut c)
+                .await
+                .map_err(ClusterError::sql("primary"))?;
         }
         Ok(())
     }
@@ -569,7 +588,11 @@ impl Cluster {
     }
 
     /// Wait until the replica has replayed `lsn`; returns how long it took.
-    pub async fn wait_for_replay(&self, lsn: &str, timeout: Duration) -> Result<Duration, ClusterError> {
+    pub async fn wait_for_replay(
+        &self,
+        lsn: &str,
+        timeout: Duration,
+    ) -> Result<Duration, ClusterError> {
         let replica = self.require_replica()?;
         let mut r = replica.connect().await?;
         wait_replayed(&mut r, lsn, timeout).await
@@ -592,7 +615,10 @@ impl Cluster {
 
     async fn replica_sql(&self, sql: &'static str) -> Result<(), ClusterError> {
         let mut r = self.require_replica()?.connect().await?;
-        sqlx::query(sql).execute(&mut r).await.map_err(ClusterError::sql("replica"))?;
+        sqlx::query(sql)
+            .execute(&mut r)
+            .await
+            .map_err(ClusterError::sql("replica"))?;
         Ok(())
     }
 
@@ -619,7 +645,9 @@ impl Cluster {
         match &mut self.backend {
             Backend::Native(n) => n.start_replica().await?,
             Backend::Docker(d) => d.start_replica().await?,
-            Backend::External => return Err(ClusterError::Unsupported("start_replica", "external")),
+            Backend::External => {
+                return Err(ClusterError::Unsupported("start_replica", "external"))
+            }
         }
         self.refresh_endpoints();
         let r = self.require_replica()?.clone();
@@ -631,7 +659,9 @@ impl Cluster {
         match &mut self.backend {
             Backend::Native(n) => n.restart_primary().await?,
             Backend::Docker(d) => d.restart_primary().await?,
-            Backend::External => return Err(ClusterError::Unsupported("restart_primary", "external")),
+            Backend::External => {
+                return Err(ClusterError::Unsupported("restart_primary", "external"))
+            }
         }
         self.refresh_endpoints();
         wait_accepting(&self.primary, Duration::from_secs(60)).await
@@ -704,14 +734,20 @@ pub async fn wait_accepting(ep: &Endpoint, timeout: Duration) -> Result<(), Clus
             Err(_) => {}
         }
         if Instant::now() > deadline {
-            return Err(ClusterError::Timeout(timeout, format!("{}:{} to accept connections", ep.host, ep.port)));
+            return Err(ClusterError::Timeout(
+                timeout,
+                format!("{}:{} to accept connections", ep.host, ep.port),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
 /// Lag between an open primary connection and an open replica connection.
-pub async fn measure_lag(primary: &mut PgConnection, replica: &mut PgConnection) -> Result<Lag, ClusterError> {
+pub async fn measure_lag(
+    primary: &mut PgConnection,
+    replica: &mut PgConnection,
+) -> Result<Lag, ClusterError> {
     let (current, seconds): (String, f64) = sqlx::query_as(
         "select pg_current_wal_insert_lsn()::text, \
          coalesce((select max(extract(epoch from replay_lag)) from pg_stat_replication), 0)::float8",
@@ -733,19 +769,27 @@ pub async fn measure_lag(primary: &mut PgConnection, replica: &mut PgConnection)
 }
 
 /// Wait until `replica` has replayed `lsn`.
-pub async fn wait_replayed(replica: &mut PgConnection, lsn: &str, timeout: Duration) -> Result<Duration, ClusterError> {
+pub async fn wait_replayed(
+    replica: &mut PgConnection,
+    lsn: &str,
+    timeout: Duration,
+) -> Result<Duration, ClusterError> {
     let t0 = Instant::now();
     loop {
-        let done: bool = sqlx::query_scalar("select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)")
-            .bind(lsn)
-            .fetch_one(&mut *replica)
-            .await
-            .map_err(ClusterError::sql("replica"))?;
+        let done: bool =
+            sqlx::query_scalar("select coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)")
+                .bind(lsn)
+                .fetch_one(&mut *replica)
+                .await
+                .map_err(ClusterError::sql("replica"))?;
         if done {
             return Ok(t0.elapsed());
         }
         if t0.elapsed() > timeout {
-            return Err(ClusterError::Timeout(timeout, format!("the replica to replay {lsn}")));
+            return Err(ClusterError::Timeout(
+                timeout,
+                format!("the replica to replay {lsn}"),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -762,7 +806,11 @@ pub(crate) fn free_port() -> std::io::Result<u16> {
 pub(crate) fn run_tag() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("harness-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "harness-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[cfg(test)]
@@ -772,12 +820,18 @@ mod tests {
     #[test]
     fn parses_urls() {
         let e = Endpoint::parse("postgres://app:s3cret@127.0.0.1:6543/portal").unwrap();
-        assert_eq!((e.host.as_str(), e.port, e.user.as_str()), ("127.0.0.1", 6543, "app"));
+        assert_eq!(
+            (e.host.as_str(), e.port, e.user.as_str()),
+            ("127.0.0.1", 6543, "app")
+        );
         assert_eq!(e.password.as_deref(), Some("s3cret"));
         assert_eq!(e.database, "portal");
         assert_eq!(e.url(), "postgres://app:s3cret@127.0.0.1:6543/portal");
         let d = Endpoint::parse("postgresql://localhost").unwrap();
-        assert_eq!((d.port, d.database.as_str(), d.user.as_str()), (5432, "postgres", "postgres"));
+        assert_eq!(
+            (d.port, d.database.as_str(), d.user.as_str()),
+            (5432, "postgres", "postgres")
+        );
         assert!(Endpoint::parse("mysql://x").is_err());
         assert!(Endpoint::parse("postgres://u@h:notaport/db").is_err());
     }

@@ -42,7 +42,11 @@ pub fn run_as_user() -> Option<(u32, u32, String)> {
 /// the flag, then PATH, then `pg_config --bindir`, then the newest
 /// `/usr/lib/postgresql/*/bin`.
 pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
-    let ok = |d: &Path| ["initdb", "postgres", "pg_basebackup"].iter().all(|b| d.join(b).is_file());
+    let ok = |d: &Path| {
+        ["initdb", "postgres", "pg_basebackup"]
+            .iter()
+            .all(|b| d.join(b).is_file())
+    };
     if let Some(d) = explicit {
         return if ok(d) {
             Ok(d.to_path_buf())
@@ -136,8 +140,18 @@ impl NativeCluster {
             replica: endpoint(0, &password),
             bindir,
             servers: [
-                Server { name: "primary", data: root.join("primary"), port: 0, child: None },
-                Server { name: "replica", data: root.join("replica"), port: 0, child: None },
+                Server {
+                    name: "primary",
+                    data: root.join("primary"),
+                    port: 0,
+                    child: None,
+                },
+                Server {
+                    name: "replica",
+                    data: root.join("replica"),
+                    port: 0,
+                    child: None,
+                },
             ],
             run_dir: Some(run_dir),
             settings,
@@ -217,10 +231,14 @@ impl NativeCluster {
     }
 
     fn run_tool(&self, name: &str, args: &[&str]) -> Result<(), ClusterError> {
-        let out = self.tool(name).args(args).output().map_err(|e| ClusterError::Command {
-            what: name.into(),
-            detail: e.to_string(),
-        })?;
+        let out = self
+            .tool(name)
+            .args(args)
+            .output()
+            .map_err(|e| ClusterError::Command {
+                what: name.into(),
+                detail: e.to_string(),
+            })?;
         if !out.status.success() {
             return Err(ClusterError::Command {
                 what: format!("{name} {}", args.join(" ")),
@@ -236,16 +254,29 @@ impl NativeCluster {
 
     /// Start server `i` on a free port (keeping its port across restarts).
     fn spawn(&mut self, i: usize) -> Result<(), ClusterError> {
-        let root = self.run_dir.as_ref().expect("run dir lives until shutdown").path().to_path_buf();
+        let root = self
+            .run_dir
+            .as_ref()
+            .expect("run dir lives until shutdown")
+            .path()
+            .to_path_buf();
         let mut last_err = None;
         for _ in 0..5 {
-            let port = if self.servers[i].port != 0 { self.servers[i].port } else { free_port()? };
+            let port = if self.servers[i].port != 0 {
+                self.servers[i].port
+            } else {
+                free_port()?
+            };
             let log = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(root.join(format!("{}.log", self.servers[i].name)))?;
             if let Some((uid, gid, _)) = self.user {
-                std::os::unix::fs::chown(root.join(format!("{}.log", self.servers[i].name)), Some(uid), Some(gid))?;
+                std::os::unix::fs::chown(
+                    root.join(format!("{}.log", self.servers[i].name)),
+                    Some(uid),
+                    Some(gid),
+                )?;
             }
             let mut cmd = self.tool("postgres");
             cmd.arg("-D")
@@ -272,7 +303,11 @@ impl NativeCluster {
                     return Ok(());
                 }
                 Some(status) => {
-                    last_err = Some(format!("{} exited at start ({status}); see {}", self.servers[i].name, root.join(format!("{}.log", self.servers[i].name)).display()));
+                    last_err = Some(format!(
+                        "{} exited at start ({status}); see {}",
+                        self.servers[i].name,
+                        root.join(format!("{}.log", self.servers[i].name)).display()
+                    ));
                     if self.servers[i].port != 0 {
                         std::thread::sleep(Duration::from_millis(200));
                     }
@@ -287,7 +322,12 @@ impl NativeCluster {
 
     async fn stop(&mut self, i: usize, kill: bool) -> Result<(), ClusterError> {
         if let Some(child) = self.servers[i].child.take() {
-            stop_child(child, if kill { libc::SIGKILL } else { libc::SIGINT }, Duration::from_secs(30)).await;
+            stop_child(
+                child,
+                if kill { libc::SIGKILL } else { libc::SIGINT },
+                Duration::from_secs(30),
+            )
+            .await;
         }
         Ok(())
     }

@@ -14,18 +14,33 @@ use super::support;
 /// replica refuses writes with SQLSTATE 25006.
 async fn replicates_and_replica_is_read_only(c: &Cluster) {
     let mut p = c.primary().connect().await.unwrap();
-    sqlx::query("create table t (id int primary key, note text)").execute(&mut p).await.unwrap();
-    sqlx::query("insert into t values (1, 'written on the primary')").execute(&mut p).await.unwrap();
+    sqlx::query("create table t (id int primary key, note text)")
+        .execute(&mut p)
+        .await
+        .unwrap();
+    sqlx::query("insert into t values (1, 'written on the primary')")
+        .execute(&mut p)
+        .await
+        .unwrap();
     let lsn = c.current_lsn().await.unwrap();
-    c.wait_for_replay(&lsn, Duration::from_secs(30)).await.unwrap();
+    c.wait_for_replay(&lsn, Duration::from_secs(30))
+        .await
+        .unwrap();
     let mut r = c.replica().unwrap().connect().await.unwrap();
     let note: String = sqlx::query_scalar("select note from t where id = 1")
         .fetch_one(&mut r)
         .await
         .unwrap_or_else(|e| panic!("reading the replicated row on the replica: {e}"));
     assert_eq!(note, "written on the primary");
-    let err = sqlx::query("insert into t values (2, 'on the replica')").execute(&mut r).await.unwrap_err();
-    assert_eq!(err.as_database_error().and_then(|e| e.code()).as_deref(), Some("25006"), "{err}");
+    let err = sqlx::query("insert into t values (2, 'on the replica')")
+        .execute(&mut r)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("25006"),
+        "{err}"
+    );
 }
 
 /// Pause -> lag grows; resume -> caught up; kill and restart the replica ->
@@ -33,9 +48,14 @@ async fn replicates_and_replica_is_read_only(c: &Cluster) {
 /// the replica accepts writes.
 async fn faults(mut c: Cluster) {
     let mut p = c.primary().connect().await.unwrap();
-    sqlx::query("create table f (id serial primary key, pad text)").execute(&mut p).await.unwrap();
+    sqlx::query("create table f (id serial primary key, pad text)")
+        .execute(&mut p)
+        .await
+        .unwrap();
     let lsn = c.current_lsn().await.unwrap();
-    c.wait_for_replay(&lsn, Duration::from_secs(30)).await.unwrap();
+    c.wait_for_replay(&lsn, Duration::from_secs(30))
+        .await
+        .unwrap();
     let before = c.lag().await.unwrap();
 
     c.pause_replica().await.unwrap();
@@ -51,17 +71,30 @@ async fn faults(mut c: Cluster) {
     );
     c.resume_replica().await.unwrap();
     let lsn = c.current_lsn().await.unwrap();
-    c.wait_for_replay(&lsn, Duration::from_secs(30)).await.unwrap();
+    c.wait_for_replay(&lsn, Duration::from_secs(30))
+        .await
+        .unwrap();
     // Background WAL (checkpoints, stats) may add a little after the wait.
     let after = c.lag().await.unwrap();
-    assert!(after.bytes < paused.bytes / 10, "caught up after resume: paused {paused:?}, after {after:?}");
+    assert!(
+        after.bytes < paused.bytes / 10,
+        "caught up after resume: paused {paused:?}, after {after:?}"
+    );
 
     c.kill_replica().await.unwrap();
-    assert!(c.replica().unwrap().connect().await.is_err(), "a killed replica refuses connections");
-    sqlx::query("insert into f (pad) values ('while the replica was down')").execute(&mut p).await.unwrap();
+    assert!(
+        c.replica().unwrap().connect().await.is_err(),
+        "a killed replica refuses connections"
+    );
+    sqlx::query("insert into f (pad) values ('while the replica was down')")
+        .execute(&mut p)
+        .await
+        .unwrap();
     c.start_replica().await.unwrap();
     let lsn = c.current_lsn().await.unwrap();
-    c.wait_for_replay(&lsn, Duration::from_secs(60)).await.unwrap();
+    c.wait_for_replay(&lsn, Duration::from_secs(60))
+        .await
+        .unwrap();
 
     c.stop_replica().await.unwrap();
     c.start_replica().await.unwrap();
@@ -70,16 +103,23 @@ async fn faults(mut c: Cluster) {
     c.restart_primary().await.unwrap();
     c.wait_streaming(Duration::from_secs(60)).await.unwrap();
     let mut p = c.primary().connect().await.unwrap();
-    sqlx::query("insert into f (pad) values ('after the primary restarted')").execute(&mut p).await.unwrap();
+    sqlx::query("insert into f (pad) values ('after the primary restarted')")
+        .execute(&mut p)
+        .await
+        .unwrap();
     let lsn = c.current_lsn().await.unwrap();
-    c.wait_for_replay(&lsn, Duration::from_secs(60)).await.unwrap();
+    c.wait_for_replay(&lsn, Duration::from_secs(60))
+        .await
+        .unwrap();
 
     c.promote_replica().await.unwrap();
     let mut r = c.replica().unwrap().connect().await.unwrap();
-    let n: i64 = sqlx::query_scalar("insert into f (pad) values ('on the promoted replica') returning id::int8")
-        .fetch_one(&mut r)
-        .await
-        .unwrap();
+    let n: i64 = sqlx::query_scalar(
+        "insert into f (pad) values ('on the promoted replica') returning id::int8",
+    )
+    .fetch_one(&mut r)
+    .await
+    .unwrap();
     assert!(n > 0);
     r.close().await.unwrap();
     c.shutdown().await.unwrap();
@@ -89,7 +129,11 @@ async fn faults(mut c: Cluster) {
 async fn native_replicates_and_replica_is_read_only() {
     let c = support::native().await;
     assert_eq!(c.info().backend, BackendKind::Native);
-    assert!(c.info().server_version.starts_with("15"), "{}", c.info().server_version);
+    assert!(
+        c.info().server_version.starts_with("15"),
+        "{}",
+        c.info().server_version
+    );
     replicates_and_replica_is_read_only(&c).await;
     c.shutdown().await.unwrap();
 }
@@ -104,7 +148,9 @@ async fn docker_replicates_and_replica_is_read_only() {
     if !support::docker_or_skip("docker_replicates_and_replica_is_read_only") {
         return;
     }
-    let c = support::start(BackendKind::Docker).await.expect("docker cluster");
+    let c = support::start(BackendKind::Docker)
+        .await
+        .expect("docker cluster");
     assert_eq!(c.info().backend, BackendKind::Docker);
     replicates_and_replica_is_read_only(&c).await;
     c.shutdown().await.unwrap();
@@ -115,7 +161,12 @@ async fn docker_fault_controls() {
     if !support::docker_or_skip("docker_fault_controls") {
         return;
     }
-    faults(support::start(BackendKind::Docker).await.expect("docker cluster")).await;
+    faults(
+        support::start(BackendKind::Docker)
+            .await
+            .expect("docker cluster"),
+    )
+    .await;
 }
 
 /// The external backend attaches to given URLs and starts nothing.
@@ -132,10 +183,15 @@ async fn external_attaches_to_existing_servers() {
     .unwrap();
     assert_eq!(ext.info().backend, BackendKind::External);
     let lsn = ext.current_lsn().await.unwrap();
-    ext.wait_for_replay(&lsn, Duration::from_secs(30)).await.unwrap();
+    ext.wait_for_replay(&lsn, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert!(ext.lag().await.unwrap().bytes >= 0);
     let mut ext = ext;
-    assert!(ext.kill_replica().await.is_err(), "no process faults on external servers");
+    assert!(
+        ext.kill_replica().await.is_err(),
+        "no process faults on external servers"
+    );
     ext.shutdown().await.unwrap();
     // The servers are still there: external shutdown touched nothing.
     owner.primary().connect().await.expect("primary still up");
@@ -156,7 +212,10 @@ fn up_then_signal(backend: &str, signal: i32, expected_code: i32) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if let Some(u) = line.strip_prefix("primary: ").or_else(|| line.strip_prefix("replica: ")) {
+        if let Some(u) = line
+            .strip_prefix("primary: ")
+            .or_else(|| line.strip_prefix("replica: "))
+        {
             urls.push(u.to_string());
         }
         if urls.len() == 2 {
@@ -169,32 +228,61 @@ fn up_then_signal(backend: &str, signal: i32, expected_code: i32) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         for u in &urls {
-            Endpoint::parse(u).unwrap().connect().await.expect("URL printed by harness up connects");
+            Endpoint::parse(u)
+                .unwrap()
+                .connect()
+                .await
+                .expect("URL printed by harness up connects");
         }
     });
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid as i32, signal) };
     let status = child.wait().unwrap();
     drain.join().unwrap();
-    assert_eq!(status.code(), Some(expected_code), "exit code after signal {signal}");
+    assert_eq!(
+        status.code(),
+        Some(expected_code),
+        "exit code after signal {signal}"
+    );
     rt.block_on(async {
         for u in &urls {
-            assert!(Endpoint::parse(u).unwrap().connect().await.is_err(), "{u} still answers after teardown");
+            assert!(
+                Endpoint::parse(u).unwrap().connect().await.is_err(),
+                "{u} still answers after teardown"
+            );
         }
     });
     let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("harness-{pid}-")))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("harness-{pid}-"))
+        })
         .collect();
-    assert!(leftovers.is_empty(), "run directories left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "run directories left behind: {leftovers:?}"
+    );
     if harness::cluster::image::docker_answers() {
         let out = harness::cluster::image::docker_cli(&[
-            "ps", "-a", "-q", "--filter", &format!("label=harness.owner_pid={pid}"),
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label=harness.owner_pid={pid}"),
         ])
         .unwrap();
         assert!(out.trim().is_empty(), "containers left behind: {out}");
-        let nets = harness::cluster::image::docker_cli(&["network", "ls", "-q", "--filter", &format!("name=harness-{pid}-")]).unwrap();
+        let nets = harness::cluster::image::docker_cli(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=harness-{pid}-"),
+        ])
+        .unwrap();
         assert!(nets.trim().is_empty(), "networks left behind: {nets}");
     }
 }
