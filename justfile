@@ -57,12 +57,12 @@ bench *ARGS:
     cargo bench -p benches {{ARGS}}
 
 # Load: 10,000 goose users on a fresh cluster (realistic durability), p95 < 100 ms gates; exit 10 gate failed, 15 invalid run.
-load *ARGS:
+load *ARGS: setup
     cargo build --release -q -p harness
     target/release/harness load {{ARGS}}
 
 # Capacity: step the user count up until p95 crosses 100 ms; prints the step table, the knee and the first limit hit.
-capacity *ARGS:
+capacity *ARGS: setup
     cargo build --release -q -p harness
     target/release/harness capacity {{ARGS}}
 
