@@ -356,6 +356,10 @@ async fn exec(conn: &mut PgConnection, sql: String, what: &str) -> Result<(), Mi
     Ok(())
 }
 
+/// Index and foreign-key definitions (name, DDL) dropped for a pass and
+/// rebuilt after its COPY.
+type Deferred<'a> = &'a [(String, String)];
+
 #[allow(clippy::too_many_arguments)]
 async fn pass(
     conn: &mut PgConnection,
@@ -364,7 +368,7 @@ async fn pass(
     parents: Arc<Parents>,
     skip: Arc<HashSet<i64>>,
     on_error: OnError,
-    (triggers, indexes, fks): (bool, &[(String, String)], &[(String, String)]),
+    (triggers, indexes, fks): (bool, Deferred<'_>, Deferred<'_>),
     pb: &ProgressBar,
 ) -> Result<PassEnd, MigrateError> {
     exec(conn, "begin".into(), "starting the table's transaction").await?;
