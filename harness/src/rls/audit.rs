@@ -710,8 +710,10 @@ fn mentions_column(expr: &str, column: &str) -> bool {
         let j = i + column.len();
         let before_ok = i == 0 || !is_ident(bytes[i - 1]);
         let after_ok = j >= bytes.len() || !is_ident(bytes[j]);
-        // `'company_id'` inside a string literal is not the column.
-        let quoted = i > 0 && bytes[i - 1] == b'\'';
+        // Inside a string literal (`'app.company_id'`) it is not the
+        // column. Deparsed SQL doubles quotes inside literals, so an odd
+        // count of quotes before the match means we are inside one.
+        let quoted = bytes[..i].iter().filter(|&&b| b == b'\'').count() % 2 == 1;
         if before_ok && after_ok && !quoted {
             return true;
         }
