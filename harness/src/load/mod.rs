@@ -70,30 +70,18 @@ pub enum LoadError {
 
 /// The app role (DML, subject to every policy) and the replica reader
 /// role (SELECT only), created by `fixtures/migrations/0100_roles`.
-pub const APP_ROLE: &str = "portal_app";
-pub const READER_ROLE: &str = "portal_reader";
+pub use crate::rls::roles::{APP as APP_ROLE, READER as READER_ROLE};
 
-/// Give `role` the superuser endpoint's password (the migrations set none)
-/// and return an endpoint that logs in as it. Roles are cluster-wide, so on
-/// a harness-started cluster this is done once, from the superuser.
+/// Log in as `role` with the superuser endpoint's password
+/// ([`crate::rls::roles::login`]), naming the role in the error.
 async fn login(
     superuser: &Endpoint,
     conn: &mut sqlx::PgConnection,
     role: &'static str,
 ) -> Result<Endpoint, LoadError> {
-    let password = superuser.password.clone().unwrap_or_default();
-    let stmt: String =
-        sqlx::query_scalar("select format('alter role %I password %L', $1::text, $2::text)")
-            .bind(role)
-            .bind(&password)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|source| LoadError::Roles { role, source })?;
-    sqlx::query(sqlx::AssertSqlSafe(stmt))
-        .execute(&mut *conn)
+    crate::rls::roles::login(superuser, conn, role)
         .await
-        .map_err(|source| LoadError::Roles { role, source })?;
-    Ok(superuser.with_user(role, Some(&password)))
+        .map_err(|source| LoadError::Roles { role, source })
 }
 
 /// A prepared target: data in place, pools open, catalog loaded. Reused
