@@ -161,7 +161,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Up(a) => up::run(a, &file).await,
         Command::Image(a) => up::image(a).await,
         Command::Clean => {
-            crate::cluster::janitor::sweep();
+            crate::cluster::janitor::sweep_now();
             eprintln!("harness: removed what dead harness runs left behind");
             Ok(exit_codes::OK)
         }

@@ -26,7 +26,20 @@ fn owner_of(name: &str) -> Option<i32> {
 }
 
 /// Remove orphans of dead harness processes. Best effort, never fails.
+/// Run directories are swept at once (cheap, and their ports may be
+/// needed); the Docker sweep asks the engine several questions, so it runs
+/// on a thread of its own and does not delay a native start.
 pub fn sweep() {
+    sweep_dirs(&std::env::temp_dir());
+    std::thread::spawn(|| {
+        if super::image::docker_answers() {
+            sweep_docker();
+        }
+    });
+}
+
+/// The whole sweep, waiting for the Docker part (`harness clean`).
+pub fn sweep_now() {
     sweep_dirs(&std::env::temp_dir());
     if super::image::docker_answers() {
         sweep_docker();
