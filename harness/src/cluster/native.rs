@@ -260,6 +260,15 @@ impl NativeCluster {
             .expect("run dir lives until shutdown")
             .path()
             .to_path_buf();
+        // One log per server, opened once: retries and restarts append.
+        let log_path = root.join(format!("{}.log", self.servers[i].name));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)?;
+        if let Some((uid, gid, _)) = self.user {
+            std::os::unix::fs::chown(&log_path, Some(uid), Some(gid))?;
+        }
         let mut last_err = None;
         for _ in 0..5 {
             let port = if self.servers[i].port != 0 {
@@ -267,17 +276,6 @@ impl NativeCluster {
             } else {
                 free_port()?
             };
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(root.join(format!("{}.log", self.servers[i].name)))?;
-            if let Some((uid, gid, _)) = self.user {
-                std::os::unix::fs::chown(
-                    root.join(format!("{}.log", self.servers[i].name)),
-                    Some(uid),
-                    Some(gid),
-                )?;
-            }
             let mut cmd = self.tool("postgres");
             cmd.arg("-D")
                 .arg(&self.servers[i].data)
@@ -286,7 +284,7 @@ impl NativeCluster {
                 .arg("-k")
                 .arg(root.join("sock"))
                 .stdout(log.try_clone()?)
-                .stderr(log);
+                .stderr(log.try_clone()?);
             for (k, v) in &self.settings {
                 cmd.arg("-c").arg(format!("{k}={v}"));
             }
@@ -306,7 +304,7 @@ impl NativeCluster {
                     last_err = Some(format!(
                         "{} exited at start ({status}); see {}",
                         self.servers[i].name,
-                        root.join(format!("{}.log", self.servers[i].name)).display()
+                        log_path.display()
                     ));
                     if self.servers[i].port != 0 {
                         std::thread::sleep(Duration::from_millis(200));
