@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use testcontainers::core::{ContainerPort, IntoContainerPort, WaitFor};
+use testcontainers::core::{ContainerPort, IntoContainerPort, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
@@ -32,7 +32,20 @@ pub struct DockerCluster {
     pub replica: Endpoint,
     primary_c: Option<ContainerAsync<GenericImage>>,
     replica_c: Option<ContainerAsync<GenericImage>>,
+    /// The servers' data directories, bind-mounted (see [`DATA`]); dropped
+    /// after the containers, and swept by the janitor if this process dies.
+    run_dir: Option<tempfile::TempDir>,
 }
+
+/// Where PostgreSQL keeps its data inside the containers. Both data
+/// directories are bind mounts of host directories under a run directory
+/// named like the native backend's (`/tmp/harness-<pid>-<n>-...`): Docker's
+/// storage driver may be `fuse-overlayfs` (it is on this project's machines),
+/// where every page PostgreSQL reads or writes passes through a userland
+/// FUSE daemon. Under a load run that daemon took more CPU than the servers'
+/// own processes; a bind mount is the host's file system, as the official
+/// image's `VOLUME` would be.
+const DATA: &str = "/var/lib/postgresql/data";
 
 fn split_image(image: &str) -> (String, String) {
     match image.rsplit_once(':') {
@@ -53,6 +66,15 @@ impl DockerCluster {
         let (name, version) = split_image(image);
         let pid = std::process::id().to_string();
         let pg_port: ContainerPort = 5432.tcp();
+        let run_dir = tempfile::Builder::new()
+            .prefix(&format!("{tag}-docker-"))
+            .tempdir()?;
+        let data_dir = |server: &str| -> Result<String, ClusterError> {
+            let d = run_dir.path().join(server);
+            std::fs::create_dir(&d)?;
+            Ok(d.to_string_lossy().into_owned())
+        };
+        let (primary_data, replica_data) = (data_dir("primary")?, data_dir("replica")?);
         let timeout = Duration::from_secs(cfg.start_timeout_secs.max(30));
 
         let mut args: Vec<String> = vec!["postgres".into()];
@@ -65,6 +87,7 @@ impl DockerCluster {
             .with_exposed_port(pg_port)
             .with_wait_for(WaitFor::Nothing)
             .with_network(net.clone())
+            .with_mount(Mount::bind_mount(primary_data, DATA))
             .with_container_name(primary_name.clone())
             .with_label("harness.owner_pid", pid.clone())
             .with_env_var("POSTGRES_PASSWORD", password.clone())
@@ -93,6 +116,7 @@ impl DockerCluster {
             },
             primary_c: Some(primary_c),
             replica_c: None,
+            run_dir: Some(run_dir),
         };
         super::wait_accepting(&me.primary, timeout).await?;
 
@@ -116,6 +140,7 @@ impl DockerCluster {
             .with_exposed_port(pg_port)
             .with_wait_for(WaitFor::Nothing)
             .with_network(net)
+            .with_mount(Mount::bind_mount(replica_data, DATA))
             .with_container_name(format!("{tag}-replica"))
             .with_label("harness.owner_pid", pid)
             .with_env_var("PGPASSWORD", password.clone())
@@ -169,6 +194,7 @@ impl DockerCluster {
         if let Some(c) = self.primary_c.take() {
             c.rm().await.map_err(derr("removing the primary"))?;
         }
+        drop(self.run_dir.take());
         Ok(())
     }
 }
@@ -197,21 +223,55 @@ async fn stop_container(
     Ok(())
 }
 
+/// How the host reaches a container's server: at the container's own
+/// address on the run's network when the host has a route to it (a local
+/// Linux engine), else at the port Docker publishes on 127.0.0.1.
+///
+/// The published port goes through `docker-proxy`, a userland process that
+/// copies every byte twice. Under a load run that is one more process per
+/// round trip competing for the same two cores as both servers and the
+/// generator; the direct address costs nothing. A connect that is refused
+/// proves the route (the container's kernel answered) even before the
+/// server listens; a timeout or "unreachable" means no route (Docker
+/// Desktop, a remote engine), and the published port is used.
 async fn endpoint(
     c: &ContainerAsync<GenericImage>,
     password: &str,
 ) -> Result<Endpoint, ClusterError> {
-    let port = c
+    let mut host = "127.0.0.1".to_string();
+    let mut port = c
         .get_host_port_ipv4(5432.tcp())
         .await
         .map_err(derr("reading the published port"))?;
+    if std::env::var("HARNESS_DOCKER_VIA").as_deref() != Ok("port") {
+        if let Ok(ip) = c.get_bridge_ip_address().await {
+            if routable(ip).await {
+                host = ip.to_string();
+                port = 5432;
+            }
+        }
+    }
     Ok(Endpoint {
-        host: "127.0.0.1".into(),
+        host,
         port,
         user: "postgres".into(),
         password: Some(password.to_string()),
         database: "postgres".into(),
     })
+}
+
+async fn routable(ip: std::net::IpAddr) -> bool {
+    let addr = std::net::SocketAddr::new(ip, 5432);
+    match tokio::time::timeout(
+        Duration::from_millis(500),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]
