@@ -2,12 +2,14 @@
 //! app's schema (`fixtures::schema::MIGRATOR`, tables, roles, policies),
 //! tenant-skewed rows, and the [`Catalog`] of tenants users are drawn from.
 //!
-//! Rows come from the project's own generator (`fixtures::generate`, the
-//! same tenant-skewed data `harness seed` writes, COPY-loaded by
-//! `fixtures::write::postgres`), so the load reads the data the migration
-//! and RLS checks are proven on. A `--skip-data` run instead targets a
-//! database that is already filled (e.g. by `harness migrate` from a legacy
-//! SQLite file).
+//! Rows take the path the app's own data takes: the project's generator
+//! (`fixtures::generate`, tenant-skewed) writes a legacy SQLite file, and
+//! the harness's migration (`crate::migrate`, COPY as the migration role,
+//! digests verified on both sides) moves it into PostgreSQL. So a load run
+//! reads data that went through the migration it is meant to de-risk, and
+//! a migration that rejects or changes a row fails the run before any user
+//! starts. A `--skip-data` run instead targets a database that is already
+//! filled.
 //!
 //! The catalog is read as the superuser (it spans tenants); every load
 //! query afterwards runs as the app role.
@@ -71,6 +73,8 @@ pub enum DataError {
         #[source]
         source: Box<fixtures::write::WriteError>,
     },
+    #[error("migrating the generated legacy file into {database}: {why}")]
+    Migration { database: String, why: String },
     #[error("the database {0} has no tenant that can host load users (no companies with projects and applicants); seed it first or drop --skip-data")]
     Empty(String),
 }
@@ -132,13 +136,7 @@ pub async fn prepare(cluster: &Cluster, database: &str, spec: &Spec) -> Result<u
         .map_err(sql(database, "count companies"))?;
     let mut rows = 0;
     if have == 0 {
-        let summary = fixtures::write::postgres::write_postgres(spec, &mut c, &mut |_| {})
-            .await
-            .map_err(|source| DataError::Seed {
-                database: database.to_string(),
-                source: Box::new(source),
-            })?;
-        rows = summary.total_rows;
+        rows = generate_and_migrate(&primary, database, spec).await?;
         sqlx::query("analyze")
             .execute(&mut c)
             .await
@@ -152,6 +150,63 @@ pub async fn prepare(cluster: &Cluster, database: &str, spec: &Spec) -> Result<u
             .await?;
     }
     Ok(rows)
+}
+
+/// Write `spec`'s rows to a legacy SQLite file in a temporary directory and
+/// migrate it into `primary` with verification. Any rejected row or digest
+/// mismatch is an error: a load on data the migration could not carry
+/// would measure something else.
+async fn generate_and_migrate(
+    primary: &Endpoint,
+    database: &str,
+    spec: &Spec,
+) -> Result<u64, DataError> {
+    let fail = |why: String| DataError::Migration {
+        database: database.to_string(),
+        why,
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("harness-load-legacy-")
+        .tempdir()
+        .map_err(|e| fail(format!("creating a temporary directory: {e}")))?;
+    let legacy = dir.path().join("legacy.db");
+    let (spec2, path2) = (*spec, legacy.clone());
+    tokio::task::spawn_blocking(move || {
+        fixtures::write::sqlite::write_sqlite(&spec2, &path2, &mut |_| {})
+    })
+    .await
+    .map_err(|e| fail(format!("the SQLite writer panicked: {e}")))?
+    .map_err(|source| DataError::Seed {
+        database: database.to_string(),
+        source: Box::new(source),
+    })?;
+    let opts = crate::migrate::MigrateOptions {
+        reject_path: dir.path().join("rejects.jsonl"),
+        progress: false,
+        ..Default::default()
+    };
+    let report = crate::migrate::copy::migrate(&legacy, &primary.connect_options(), &opts)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if report.exit_code() != 0 {
+        return Err(fail(format!(
+            "{} rejected rows, stopped: {}, verification: {}",
+            report.rejects,
+            report.stopped.as_deref().unwrap_or("no"),
+            match &report.verify {
+                Some(v) if v.ok() => "ok",
+                Some(_) => "MISMATCH",
+                None => "not run",
+            }
+        )));
+    }
+    eprintln!(
+        "harness: migrated {} rows from a generated legacy SQLite file in {:.1} s, verified in {:.1} s",
+        report.rows_copied(),
+        report.load_seconds,
+        report.verify_seconds
+    );
+    Ok(report.rows_copied())
 }
 
 /// Read every tenant with samples of its rows (as the superuser).

@@ -32,6 +32,7 @@ pub mod health;
 pub mod histogram;
 pub mod open;
 pub mod pgbench;
+pub mod pool;
 pub mod results;
 pub mod sampler;
 pub mod transport;

@@ -6,8 +6,8 @@
 //!   simulated user. 10,000 users cannot each hold a PostgreSQL connection
 //!   (nor a file descriptor: `ulimit -n` is 20,000), and a real app server
 //!   does not do that either. Connections are opened before the run
-//!   (`min_connections = max`) and never pinged on checkout, so a query
-//!   costs what it costs in the app.
+//!   and never pinged on checkout nor, after a clean answer, on return
+//!   ([`super::pool`]), so a query costs what it costs in the app.
 //! - **Pool wait is measured apart from query time.** A query's latency is
 //!   `route wait + pool wait + execution`; each part has its own histogram
 //!   per named query, so a p95 that crosses 100 ms says whether the pool or
@@ -20,8 +20,9 @@
 //!   `watch` channel, so thousands of waiting reads cost one query each
 //!   5 ms, not one each. How often the replica was stale is counted.
 //! - **Tenant context**: each named query is one transaction as the app
-//!   role: `BEGIN`, [`fixtures::tenant::set_local`], the statement,
-//!   `COMMIT`, exactly as the app does (RLS.md item 4).
+//!   role: `BEGIN` with the context set locally ([`fixtures::tenant::begin`],
+//!   one round trip), the statement, `COMMIT`, as the app does (RLS.md
+//!   item 4).
 //! - Failures are data: an error becomes an [`Outcome`] with an error kind,
 //!   counted per query and judged by the error-rate gate.
 
@@ -34,13 +35,14 @@ use fixtures::tenant::{self, TenantContext};
 use scenarios::common::{error_kind, BoxFut, Outcome};
 use scenarios::{Executor, Param, Query, Route, Server};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgArguments, PgPoolOptions};
+use sqlx::postgres::PgArguments;
 use sqlx::query::Query as SqlxQuery;
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Row};
+use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::histogram::{Histogram, Snapshot};
+use super::pool::ConnPool;
 use crate::cluster::Endpoint;
 
 /// The application name load connections carry, so the sampler can tell
@@ -292,8 +294,8 @@ pub struct TransportConfig {
 
 /// The load's SQL transport. Cheap to share (`Arc`).
 pub struct Transport {
-    primary: PgPool,
-    replica: Option<PgPool>,
+    primary: ConnPool,
+    replica: Option<ConnPool>,
     replay: Option<watch::Receiver<u64>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     ryw_wait: Duration,
@@ -305,22 +307,14 @@ async fn open_pool(
     server: &'static str,
     size: u32,
     acquire: Duration,
-) -> Result<PgPool, TransportError> {
-    // The transport records every query itself; sqlx's own slow-query and
-    // slow-acquire warnings would only flood stderr under load.
+) -> Result<ConnPool, TransportError> {
+    // The transport records every query itself; sqlx's own slow-statement
+    // warnings would only flood stderr under load.
     let opts = ep
         .connect_options()
         .application_name(APP_NAME)
         .disable_statement_logging();
-    PgPoolOptions::new()
-        .acquire_slow_threshold(Duration::from_secs(24 * 3600))
-        .max_connections(size)
-        .min_connections(size)
-        .acquire_timeout(acquire)
-        .test_before_acquire(false)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_with(opts)
+    ConnPool::open(opts, size, acquire)
         .await
         .map_err(|source| TransportError::Pool {
             server,
@@ -405,17 +399,17 @@ impl Transport {
         })
     }
 
-    pub fn primary_pool(&self) -> &PgPool {
+    pub fn primary_pool(&self) -> &ConnPool {
         &self.primary
     }
 
-    pub fn replica_pool(&self) -> Option<&PgPool> {
+    pub fn replica_pool(&self) -> Option<&ConnPool> {
         self.replica.as_ref()
     }
 
     /// Pick the server for `route`; the time spent waiting for replay is
     /// part of the query's latency.
-    async fn route(&self, route: Route, fresh: &Option<String>) -> (&PgPool, Server) {
+    async fn route(&self, route: Route, fresh: &Option<String>) -> (&ConnPool, Server) {
         let Some(replica) = &self.replica else {
             return (&self.primary, Server::Primary);
         };
@@ -489,6 +483,7 @@ impl Transport {
                 };
                 match r {
                     Ok((rows, ids, lsn)) => {
+                        conn.done();
                         out.rows = rows;
                         out.ids = ids;
                         if lsn.is_some() {
@@ -602,7 +597,19 @@ async fn execute_as(
     Ok((n, ids, lsn))
 }
 
+/// The ids a journey may follow (a search result it opens next): the first
+/// column, when it is a UUID. The type is checked once per answer rather
+/// than by a failed decode per row (an error value built and thrown away on
+/// every point select).
 fn first_ids(rows: &[sqlx::postgres::PgRow]) -> Vec<Uuid> {
+    use sqlx::{Column, TypeInfo};
+    let is_uuid = rows
+        .first()
+        .and_then(|r| r.columns().first())
+        .is_some_and(|c| c.type_info().name() == "UUID");
+    if !is_uuid {
+        return Vec::new();
+    }
     rows.iter()
         .filter_map(|r| r.try_get::<Uuid, _>(0).ok())
         .collect()
