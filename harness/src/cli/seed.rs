@@ -15,6 +15,7 @@ use fixtures::generate::{Plan, Spec};
 use fixtures::write::{postgres::write_postgres, sqlite::write_sqlite, Summary, WriteError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
+use sqlx::ConnectOptions;
 
 use super::{BadInput, ClusterArgs};
 use crate::cluster::{external::guard_disposable, BackendKind, Cluster};
@@ -140,7 +141,13 @@ async fn seed_postgres(
                 .await?;
         }
     }
-    let mut conn = primary.with_database(&args.database).connect().await?;
+    // Bulk statements take seconds by design: no slow-statement warnings.
+    let mut conn = primary
+        .with_database(&args.database)
+        .connect_options()
+        .disable_statement_logging()
+        .connect()
+        .await?;
     let b = bar.clone();
     let summary = write_postgres(spec, &mut conn, &mut move |n| b.set_position(n))
         .await
