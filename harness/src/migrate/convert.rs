@@ -922,26 +922,8 @@ pub fn format_date(days: i32) -> String {
 
 /// PostgreSQL array literal for `text[]` (every item quoted).
 pub fn array_literal(items: &[Option<String>]) -> String {
-    let mut s = String::from("{");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        match item {
-            None => s.push_str("NULL"),
-            Some(v) => {
-                s.push('"');
-                for ch in v.chars() {
-                    if ch == '"' || ch == '\\' {
-                        s.push('\\');
-                    }
-                    s.push(ch);
-                }
-                s.push('"');
-            }
-        }
-    }
-    s.push('}');
+    let mut s = String::new();
+    fixtures::write::postgres::push_array_literal(items.iter().map(|i| i.as_deref()), &mut s);
     s
 }
 

@@ -196,6 +196,7 @@ fn total(d: &Digests) -> Agg {
 }
 
 /// One side's rows of a table (or one tenant of it).
+#[derive(Default)]
 pub struct Side {
     pub digests: Digests,
     /// (legacy id, digest, values), sorted by id; kept only when asked.
@@ -220,12 +221,7 @@ pub async fn source_rows(
         let reader = std::thread::spawn(move || source::read_table(&rp, t, tenant, tx));
         let plan = Plan::new(t);
         let width = plan.legacy_width();
-        let mut side = Side {
-            digests: HashMap::new(),
-            rows: Vec::new(),
-            problems: Vec::new(),
-            foreign_tenant: Agg::default(),
-        };
+        let mut side = Side::default();
         let mut scratch = Vec::new();
         for batch in rx {
             for raws in batch.chunks(width) {
@@ -373,12 +369,7 @@ pub async fn target_rows(
 ) -> Result<Side, MigrateError> {
     let tenant_uuid = tenant.map(|c| ids::to_uuid(Table::Companies, c));
     let sql = select_target_sql(t, tenant_uuid);
-    let mut side = Side {
-        digests: HashMap::new(),
-        rows: Vec::new(),
-        problems: Vec::new(),
-        foreign_tenant: Agg::default(),
-    };
+    let mut side = Side::default();
     let mut scratch = Vec::new();
     let what = format!("reading {} back", t.name());
     let mut stream = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);

@@ -761,6 +761,16 @@ fn url(t: &Target) -> String {
     t.url.clone()
 }
 
+/// `harness migrate SRC --url TARGET --rejects REJECTS`; callers add flags.
+fn migrate_cmd(src: &Path, target: &Target, rejects: &Path) -> Command {
+    let mut c = harness_bin();
+    c.arg("migrate")
+        .arg(src)
+        .args(["--url", &url(target), "--rejects"])
+        .arg(rejects);
+    c
+}
+
 fn small_shape() -> Shape {
     Shape {
         companies: 2,
@@ -798,17 +808,8 @@ async fn bad_rows_go_to_the_reject_file_and_set_the_exit_status() {
 
     let target = fresh_db(&c, "mig_bad_skip").await;
     let rej = dir.path().join("skip.jsonl");
-    let st = harness_bin()
-        .args([
-            "migrate",
-            src.to_str().unwrap(),
-            "--url",
-            &url(&target),
-            "--on-error",
-            "skip",
-            "--rejects",
-        ])
-        .arg(&rej)
+    let st = migrate_cmd(&src, &target, &rej)
+        .args(["--on-error", "skip"])
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(exit_codes::REJECTED_ROWS));
@@ -840,17 +841,7 @@ async fn bad_rows_go_to_the_reject_file_and_set_the_exit_status() {
 
     let target = fresh_db(&c, "mig_bad_stop").await;
     let rej = dir.path().join("stop.jsonl");
-    let st = harness_bin()
-        .args([
-            "migrate",
-            src.to_str().unwrap(),
-            "--url",
-            &url(&target),
-            "--rejects",
-        ])
-        .arg(&rej)
-        .status()
-        .unwrap();
+    let st = migrate_cmd(&src, &target, &rej).status().unwrap();
     assert_eq!(st.code(), Some(exit_codes::REJECTED_ROWS));
     assert_eq!(
         reject::read(&rej).unwrap().len(),
@@ -909,15 +900,7 @@ async fn input_errors_are_clear_and_change_nothing() {
         (&corrupt, "corrupt"),
         (&missing, "no table audit_logs"),
     ] {
-        let out = harness_bin()
-            .args([
-                "migrate",
-                file.to_str().unwrap(),
-                "--url",
-                &url(&target),
-                "--rejects",
-            ])
-            .arg(dir.path().join("r.jsonl"))
+        let out = migrate_cmd(file, &target, &dir.path().join("r.jsonl"))
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -986,15 +969,7 @@ async fn sigkill_midway_then_rerun_ends_correct() {
     let src = dir.path().join("big.db");
     bulk_legacy(&src, 20, 3_000);
     let target = fresh_db(&c, "mig_kill").await;
-    let mut child = harness_bin()
-        .args([
-            "migrate",
-            src.to_str().unwrap(),
-            "--url",
-            &url(&target),
-            "--rejects",
-        ])
-        .arg(dir.path().join("r.jsonl"))
+    let mut child = migrate_cmd(&src, &target, &dir.path().join("r.jsonl"))
         .spawn()
         .unwrap();
     // Wait until some tables are committed but audit_logs (the big one) is not.
@@ -1051,15 +1026,7 @@ async fn sigkill_midway_then_rerun_ends_correct() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let st = harness_bin()
-        .args([
-            "migrate",
-            src.to_str().unwrap(),
-            "--url",
-            &url(&target),
-            "--rejects",
-        ])
-        .arg(dir.path().join("r2.jsonl"))
+    let st = migrate_cmd(&src, &target, &dir.path().join("r2.jsonl"))
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(exit_codes::OK));
@@ -1079,15 +1046,7 @@ async fn sigkill_midway_then_rerun_ends_correct() {
     let v = migrate::verify(&src, &target).await.unwrap();
     assert!(v.ok(), "{}", migrate::summary::render_verify(&v));
     // A third run is harmless: everything is already done.
-    let st = harness_bin()
-        .args([
-            "migrate",
-            src.to_str().unwrap(),
-            "--url",
-            &url(&target),
-            "--rejects",
-        ])
-        .arg(dir.path().join("r3.jsonl"))
+    let st = migrate_cmd(&src, &target, &dir.path().join("r3.jsonl"))
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(exit_codes::OK));
@@ -1175,15 +1134,7 @@ async fn verify_finds_and_locates_an_altered_row() {
     let mut shape = small_shape();
     shape.companies = 3;
     write_legacy(&other, &build(&shape));
-    let out = harness_bin()
-        .args([
-            "migrate",
-            other.to_str().unwrap(),
-            "--url",
-            &url(&target),
-            "--rejects",
-        ])
-        .arg(dir.path().join("r.jsonl"))
+    let out = migrate_cmd(&other, &target, &dir.path().join("r.jsonl"))
         .output()
         .unwrap();
     assert_eq!(
