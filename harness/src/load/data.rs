@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use fixtures::generate::Spec;
 use scenarios::{Catalog, TenantSample};
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection, Row};
+use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use crate::cluster::{Cluster, ClusterError, Endpoint};
@@ -126,21 +126,15 @@ pub async fn prepare(cluster: &Cluster, database: &str, spec: &Spec) -> Result<u
             source,
         })?;
     pool.close().await;
-    // Bulk statements take seconds by design: no slow-statement warnings.
-    let mut c = PgConnection::connect_with(&primary.connect_options().disable_statement_logging())
-        .await
-        .map_err(sql(database, "connect"))?;
+    let mut c = primary.connect().await?;
     let have: i64 = sqlx::query_scalar("select count(*) from companies")
         .fetch_one(&mut c)
         .await
         .map_err(sql(database, "count companies"))?;
     let mut rows = 0;
     if have == 0 {
+        // The migration analyzes each table it loads.
         rows = generate_and_migrate(&primary, database, spec).await?;
-        sqlx::query("analyze")
-            .execute(&mut c)
-            .await
-            .map_err(sql(database, "analyze"))?;
     }
     // The replica must hold the data before reads are routed to it.
     if cluster.replica().is_some() {

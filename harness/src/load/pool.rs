@@ -131,7 +131,10 @@ impl Drop for Pooled {
         };
         let inner = self.inner.clone();
         if self.clean {
-            inner.idle.lock().expect("pool lock").push(conn);
+            // After `close`, a connection that comes back is dropped.
+            if !inner.permits.is_closed() {
+                inner.idle.lock().expect("pool lock").push(conn);
+            }
             drop(permit);
             return;
         }

@@ -1,6 +1,7 @@
 //! Load runs against a real primary + replica: the CI smoke (1,000 goose
-//! users through the gates), a gate made to fail on purpose, and the open
-//! model charging a database stall that the closed model hides.
+//! users through the gates), a gate made to fail on purpose, the open
+//! model charging a database stall that the closed model hides, and the
+//! load pool settling a connection given back mid-transaction.
 //!
 //! Small data (10 tenants at scale 0.2) and fast durability keep each test
 //! well under a minute on two shared cores; the full-size run is `just load`.
@@ -241,4 +242,86 @@ async fn open_model_reports_a_stall_the_closed_model_hides() {
     );
     // The open run is judged on latency from the schedule: it fails its gate.
     assert!(!open.gate("p95 from schedule all steps").unwrap().passed);
+}
+
+/// The load pool hands a connection to the next user only once it is idle:
+/// one given back in the middle of a tenant transaction (an error or a
+/// cancelled query) comes back outside any transaction and with no tenant
+/// context, and a full pool times out instead of over-subscribing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_pool_settles_a_connection_left_mid_transaction() {
+    use fixtures::tenant::{self, TenantContext};
+    use harness::load::pool::ConnPool;
+    use sqlx::Connection;
+
+    let cluster = support::native().await;
+    let pool = ConnPool::open(
+        cluster.primary().connect_options(),
+        1,
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
+    let company = uuid::Uuid::from_u128(42);
+    let before: i32;
+    {
+        let mut conn = pool.acquire().await.unwrap();
+        before = sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let mut tx = tenant::begin(&mut conn, &TenantContext::company(company))
+            .await
+            .unwrap();
+        // Cancelled halfway through an answer: the future is dropped.
+        let slow = sqlx::query("select pg_sleep(0.5)").execute(&mut *tx);
+        assert!(tokio::time::timeout(Duration::from_millis(50), slow)
+            .await
+            .is_err());
+        drop(tx);
+        // Held: a second acquire must wait, then time out.
+        assert!(matches!(
+            pool.acquire().await.err(),
+            Some(sqlx::Error::PoolTimedOut)
+        ));
+        // Given back without `done()`: settled on a task before reuse.
+    }
+    let mut conn = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match pool.acquire().await {
+                Ok(c) => break c,
+                Err(sqlx::Error::PoolTimedOut) => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("the settled connection comes back to the pool");
+    assert!(!conn.is_in_transaction(), "sqlx's view: no transaction");
+    // SAVEPOINT is refused outside a transaction block (SQLSTATE 25P01).
+    let sp = sqlx::raw_sql("savepoint probe").execute(&mut *conn).await;
+    let code = sp.err().and_then(|e| {
+        e.as_database_error()
+            .and_then(|d| d.code().map(|c| c.to_string()))
+    });
+    assert_eq!(
+        code.as_deref(),
+        Some("25P01"),
+        "the server's view: no transaction is open"
+    );
+    let ctx: Option<String> =
+        sqlx::query_scalar("select nullif(current_setting('app.company_id', true), '')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(ctx, None, "no tenant context survives");
+    let after: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(after, before, "settled and reused, not thrown away");
+    conn.done();
+    drop(conn);
+    pool.close().await;
+    cluster.shutdown().await.unwrap();
 }
