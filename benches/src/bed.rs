@@ -130,9 +130,10 @@ impl Bed {
                 .await
                 .context("creating the bench database")?;
         }
-        let mut conn = cluster.primary().with_database(DATABASE).connect().await?;
+        let target = cluster.primary().with_database(DATABASE).connect_options();
         let started = std::time::Instant::now();
-        fixtures::write::postgres::write_postgres(&spec, &mut conn, &mut |_| {})
+        let connections = fixtures::write::postgres::default_connections();
+        fixtures::write::postgres::write_postgres(&spec, &target, connections, &mut |_| {})
             .await
             .context("seeding the bench database")?;
         let seed_seconds = started.elapsed().as_secs_f64();

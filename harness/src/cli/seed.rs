@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use fixtures::generate::{Plan, Spec};
-use fixtures::write::{postgres::write_postgres, sqlite::write_sqlite, Summary, WriteError};
+use fixtures::write::postgres::{default_connections, write_postgres};
+use fixtures::write::{sqlite::write_sqlite, Summary, WriteError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use sqlx::ConnectOptions;
@@ -55,6 +56,10 @@ pub struct SeedArgs {
     /// or --disposable cluster).
     #[arg(long, default_value = "portal")]
     pub database: String,
+    /// PostgreSQL: connections loading tables at once [default: one per
+    /// core, at most 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub connections: Option<u16>,
     /// Also write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -142,17 +147,17 @@ async fn seed_postgres(
         }
     }
     // Bulk statements take seconds by design: no slow-statement warnings.
-    let mut conn = primary
+    let target = primary
         .with_database(&args.database)
         .connect_options()
-        .disable_statement_logging()
-        .connect()
-        .await?;
+        .disable_statement_logging();
+    let connections = args
+        .connections
+        .map_or_else(default_connections, usize::from);
     let b = bar.clone();
-    let summary = write_postgres(spec, &mut conn, &mut move |n| b.set_position(n))
+    let summary = write_postgres(spec, &target, connections, &mut move |n| b.set_position(n))
         .await
         .map_err(bad_input)?;
-    drop(conn);
     cluster.shutdown().await?;
     Ok(summary)
 }

@@ -148,6 +148,130 @@ async fn migrations_up_down_up_leave_the_catalog_identical() {
     cluster.shutdown().await.unwrap();
 }
 
+/// Rows in each app table, in `Table::ALL` order.
+async fn table_counts(conn: &mut PgConnection) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in Table::ALL {
+        out.push(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {t}")))
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
+async fn has_seed_record(conn: &mut PgConnection) -> bool {
+    sqlx::query_scalar("select to_regnamespace('harness_seed') is not null")
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}
+
+/// The parallel COPY seed commits table by table, so a seed that fails or
+/// is killed midway must not leave partial tables or missing foreign keys:
+/// a failure cleans up before it returns; a killed seed leaves its record
+/// and the next seed cleans up first, then loads everything.
+#[tokio::test]
+async fn a_failed_or_killed_seed_leaves_no_partial_data_and_the_next_one_completes() {
+    let cluster = support::native().await;
+    let mut conn = fresh_database(&cluster, "seed_fail").await;
+    MIGRATOR.run(&mut conn).await.unwrap();
+    let pool = cluster
+        .primary()
+        .with_database("seed_fail")
+        .pool(1)
+        .await
+        .unwrap();
+    let schema_before = catalog(&pool).await;
+    let target = cluster
+        .primary()
+        .with_database("seed_fail")
+        .connect_options();
+    let spec = Spec {
+        tenants: 8,
+        scale: 0.4,
+        seed: 3,
+        edge_rate: 0.0,
+    };
+    let planned: Vec<i64> = fixtures::generate::Plan::new(&spec)
+        .unwrap()
+        .totals
+        .iter()
+        .map(|&n| n as i64)
+        .collect();
+
+    // 1. A failure midway: contact_submissions refuses every row (a CHECK
+    //    stays on during the load); the tables loaded before it are emptied.
+    sqlx::raw_sql(
+        "alter table contact_submissions add constraint refuse_all check (false) not valid",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let err = write_postgres(&spec, &target, 2, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("contact_submissions"), "{err}");
+    assert_eq!(
+        table_counts(&mut conn).await,
+        vec![0; 7],
+        "partial data left"
+    );
+    assert!(!has_seed_record(&mut conn).await);
+    sqlx::raw_sql("alter table contact_submissions drop constraint refuse_all")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(schema_before, catalog(&pool).await, "keys not restored");
+
+    // 2. A seed that dies (its future dropped: the connections close, as
+    //    when the process is killed) once some table has committed.
+    let watch = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while table_counts(&mut conn).await.iter().all(|&n| n == 0) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no table ever committed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    let mut quiet = |_| {};
+    tokio::select! {
+        done = write_postgres(&spec, &target, 2, &mut quiet) => {
+            panic!("the seed ended before it could be killed: {:?}", done.map(|s| s.total_rows))
+        }
+        () = watch => {}
+    }
+    let counts = table_counts(&mut conn).await;
+    assert!(
+        counts != planned && counts.iter().any(|&n| n > 0),
+        "the kill should land midway: {counts:?} of {planned:?}"
+    );
+    assert!(
+        has_seed_record(&mut conn).await,
+        "the killed seed left no record"
+    );
+
+    // 3. The next seed cleans up, then loads every planned row once.
+    let summary = write_postgres(&spec, &target, 2, &mut |_| {})
+        .await
+        .expect("the seed after a killed one");
+    assert_eq!(table_counts(&mut conn).await, planned);
+    assert_eq!(summary.total_rows as i64, planned.iter().sum::<i64>());
+    assert!(!has_seed_record(&mut conn).await);
+    assert_eq!(
+        schema_before,
+        catalog(&pool).await,
+        "schema after the re-seed"
+    );
+    pool.close().await;
+    drop(conn);
+    cluster.shutdown().await.unwrap();
+}
+
 /// The COPY writer applies the schema, loads every planned row (the
 /// composite keys and CHECKs accept all of them), matches the SQLite seed of
 /// the same spec, makes full-text search find real words, and refuses a
@@ -170,8 +294,12 @@ async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
         .await
         .unwrap();
     let schema_before = catalog(&pool).await;
+    let target = cluster
+        .primary()
+        .with_database("seed_copy")
+        .connect_options();
     let mut calls = 0u64;
-    let summary = write_postgres(&spec, &mut conn, &mut |_| calls += 1)
+    let summary = write_postgres(&spec, &target, 2, &mut |_| calls += 1)
         .await
         .expect("COPY seed");
     // The keys and indexes dropped for the load came back exactly.
@@ -241,7 +369,7 @@ async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
     .unwrap();
     assert_eq!(cross, 0);
 
-    let again = write_postgres(&spec, &mut conn, &mut |_| {})
+    let again = write_postgres(&spec, &target, 2, &mut |_| {})
         .await
         .unwrap_err();
     assert!(matches!(again, WriteError::NotEmpty { .. }), "{again}");
@@ -250,7 +378,8 @@ async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
             edge_rate: 0.1,
             ..spec
         },
-        &mut conn,
+        &target,
+        2,
         &mut |_| {},
     )
     .await
