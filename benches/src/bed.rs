@@ -142,6 +142,7 @@ impl Bed {
             .wait_for_replay(&lsn, Duration::from_secs(300))
             .await
             .context("waiting for the replica to replay the seed")?;
+        let mut conn = cluster.primary().with_database(DATABASE).connect().await?;
         let params = pick_params(&mut conn).await?;
         let mut rows = BTreeMap::new();
         for t in Table::ALL {
