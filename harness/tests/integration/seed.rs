@@ -1,6 +1,7 @@
 //! The reference app's PostgreSQL schema and the COPY writer on a real
 //! cluster: migrations up, down, up leave the catalog identical; a COPY seed
-//! loads every row, consistent with the SQLite seed of the same spec.
+//! loads every row, consistent with the SQLite seed of the same spec; a
+//! failed or killed COPY seed leaves no partial data and the next completes.
 
 use std::collections::BTreeSet;
 
@@ -148,6 +149,29 @@ async fn migrations_up_down_up_leave_the_catalog_identical() {
     cluster.shutdown().await.unwrap();
 }
 
+/// A fresh database with the schema applied, ready for a COPY seed.
+struct Seedable {
+    conn: PgConnection,
+    pool: PgPool,
+    /// [`CATALOG`] before any seed.
+    schema_before: Vec<String>,
+    target: sqlx::postgres::PgConnectOptions,
+}
+
+async fn seedable(cluster: &Cluster, name: &str) -> Seedable {
+    let mut conn = fresh_database(cluster, name).await;
+    MIGRATOR.run(&mut conn).await.unwrap();
+    let endpoint = cluster.primary().with_database(name);
+    let pool = endpoint.pool(1).await.unwrap();
+    let schema_before = catalog(&pool).await;
+    Seedable {
+        conn,
+        pool,
+        schema_before,
+        target: endpoint.connect_options(),
+    }
+}
+
 /// Rows in each app table, in `Table::ALL` order.
 async fn table_counts(conn: &mut PgConnection) -> Vec<i64> {
     let mut out = Vec::new();
@@ -176,19 +200,12 @@ async fn has_seed_record(conn: &mut PgConnection) -> bool {
 #[tokio::test]
 async fn a_failed_or_killed_seed_leaves_no_partial_data_and_the_next_one_completes() {
     let cluster = support::native().await;
-    let mut conn = fresh_database(&cluster, "seed_fail").await;
-    MIGRATOR.run(&mut conn).await.unwrap();
-    let pool = cluster
-        .primary()
-        .with_database("seed_fail")
-        .pool(1)
-        .await
-        .unwrap();
-    let schema_before = catalog(&pool).await;
-    let target = cluster
-        .primary()
-        .with_database("seed_fail")
-        .connect_options();
+    let Seedable {
+        mut conn,
+        pool,
+        schema_before,
+        target,
+    } = seedable(&cluster, "seed_fail").await;
     let spec = Spec {
         tenants: 8,
         scale: 0.4,
@@ -279,25 +296,18 @@ async fn a_failed_or_killed_seed_leaves_no_partial_data_and_the_next_one_complet
 #[tokio::test]
 async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
     let cluster = support::native().await;
-    let mut conn = fresh_database(&cluster, "seed_copy").await;
+    let Seedable {
+        mut conn,
+        pool,
+        schema_before,
+        target,
+    } = seedable(&cluster, "seed_copy").await;
     let spec = Spec {
         tenants: 6,
         scale: 0.1,
         seed: 9,
         edge_rate: 0.0,
     };
-    MIGRATOR.run(&mut conn).await.unwrap();
-    let pool = cluster
-        .primary()
-        .with_database("seed_copy")
-        .pool(1)
-        .await
-        .unwrap();
-    let schema_before = catalog(&pool).await;
-    let target = cluster
-        .primary()
-        .with_database("seed_copy")
-        .connect_options();
     let mut calls = 0u64;
     let summary = write_postgres(&spec, &target, 2, &mut |_| calls += 1)
         .await
