@@ -920,10 +920,29 @@ pub fn format_date(days: i32) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// PostgreSQL array literal for `text[]` (every item quoted).
+/// PostgreSQL array literal for `text[]`: every item quoted with `"` and
+/// `\` escaped, `None` as an unquoted `NULL`.
 pub fn array_literal(items: &[Option<String>]) -> String {
-    let mut s = String::new();
-    fixtures::write::postgres::push_array_literal(items.iter().map(|i| i.as_deref()), &mut s);
+    let mut s = String::from("{");
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        match item {
+            None => s.push_str("NULL"),
+            Some(v) => {
+                s.push('"');
+                for ch in v.chars() {
+                    if ch == '"' || ch == '\\' {
+                        s.push('\\');
+                    }
+                    s.push(ch);
+                }
+                s.push('"');
+            }
+        }
+    }
+    s.push('}');
     s
 }
 
