@@ -3,10 +3,7 @@
 //! loads every row, consistent with the SQLite seed of the same spec; a
 //! failed or killed COPY seed leaves no partial data and the next completes.
 
-use std::collections::BTreeSet;
-
 use fixtures::generate::Spec;
-use fixtures::ids;
 use fixtures::schema::{Table, MIGRATOR};
 use fixtures::write::{postgres::write_postgres, sqlite::write_sqlite, WriteError};
 use harness::cluster::Cluster;
@@ -333,36 +330,64 @@ async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
         "{summary:?}"
     );
 
-    // Same spec into SQLite: the same users, keyed by the same legacy ids.
+    // Same spec into SQLite, then through the (independently verified)
+    // migration into a second database: every column of every row must be
+    // what the COPY seed wrote, so the seed's own value encoding (binary
+    // COPY) cannot drift from the migration's.
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("legacy.db");
     write_sqlite(&spec, &db, &mut |_| {}).unwrap();
-    let legacy: BTreeSet<(i64, String, String)> = {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        let mut s = c
-            .prepare("select id, email, created_at from users")
-            .unwrap();
-        s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
-    let rows: Vec<(uuid::Uuid, String, String)> =
-        sqlx::query_as("select id, email, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') from users")
-            .fetch_all(&mut conn)
+    drop(fresh_database(&cluster, "seed_copy_migrated").await);
+    let migrated_db = cluster.primary().with_database("seed_copy_migrated");
+    let report = harness::migrate::migrate(
+        &db,
+        &migrated_db.connect_options(),
+        &harness::migrate::MigrateOptions {
+            on_error: harness::migrate::OnError::Stop,
+            reject_path: dir.path().join("rejects.jsonl"),
+            progress: false,
+            verify: true,
+            integrity_check: true,
+        },
+    )
+    .await
+    .expect("migrating the SQLite seed");
+    assert_eq!(report.rejects, 0);
+    let mut migrated = migrated_db.connect().await.unwrap();
+    for t in Table::ALL {
+        // Every column, generated ones included, row by row in key order.
+        let digest = format!(
+            "select count(*), md5(coalesce(string_agg(x::text, E'\\n' order by x.id), '')) from {t} x"
+        );
+        let seeded: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(digest.clone()))
+            .fetch_one(&mut conn)
             .await
             .unwrap();
-    let migrated: BTreeSet<(i64, String, String)> = rows
-        .into_iter()
-        .map(|(id, e, t)| {
-            (
-                ids::legacy_id(Table::Users, id).expect("seeded ids decode"),
-                e,
-                t,
-            )
-        })
-        .collect();
-    assert_eq!(legacy, migrated);
+        let via_migration: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(digest))
+            .fetch_one(&mut migrated)
+            .await
+            .unwrap();
+        assert!(seeded.0 > 0, "{t}: nothing seeded");
+        if seeded != via_migration {
+            let first_diff = format!("select x::text from {t} x order by x.id");
+            let a: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(first_diff.clone()))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            let b: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(first_diff))
+                .fetch_all(&mut migrated)
+                .await
+                .unwrap();
+            assert_eq!(a.len(), b.len(), "{t}: row counts differ");
+            let (x, y) = a
+                .iter()
+                .zip(&b)
+                .find(|(x, y)| x != y)
+                .expect("same rows but different digests");
+            panic!("{t}: the COPY seed and the migrated SQLite seed differ:\n seed:      {x}\n migrated:  {y}");
+        }
+    }
+    drop(migrated);
 
     let found: i64 = sqlx::query_scalar(
         "select count(*) from projects where search_vector @@ plainto_tsquery('english', 'affordable housing')",
