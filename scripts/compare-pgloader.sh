@@ -7,7 +7,7 @@
 #
 # 1. builds the release harness, installs pgloader and GNU time if missing;
 # 2. writes a legacy SQLite file of ROWS rows over the app's 7 tables
-#    (fixtures/sql/legacy.sql, the legacy app's encodings) with sqlite3;
+#    (apps/portal/legacy.sql, the legacy app's encodings) with sqlite3;
 # 3. starts a primary + replica with `harness up` (fast durability);
 # 4. into three fresh databases: pgloader (Debian's package, its defaults),
 #    harness migrate (verification measured separately), and psql \copy of
@@ -56,7 +56,7 @@ n() { python3 -c "print(max(1, int($ROWS * $1)))"; }
 USERS=$(n 0.04); PROJECTS=$(n 0.02); APPLICANTS=$(n 0.12); APPLICATIONS=$(n 0.24)
 CONTACTS=$(n 0.06)
 AUDIT=$(( ROWS - COMPANIES - USERS - PROJECTS - APPLICANTS - APPLICATIONS - CONTACTS ))
-cat "$ROOT/fixtures/sql/legacy.sql" | sed '/CREATE INDEX/d' > "$WORK/schema.sql"
+cat "$ROOT/apps/portal/legacy.sql" | sed '/CREATE INDEX/d' > "$WORK/schema.sql"
 sqlite3 "$DB" < "$WORK/schema.sql"
 sqlite3 "$DB" <<SQL
 pragma journal_mode = off; pragma synchronous = off;
@@ -102,7 +102,7 @@ insert into audit_logs select i, 1 + i % $COMPANIES, case when i % $COMPANIES = 
   datetime(1700000000 + i, 'unixepoch') from s;
 commit;
 SQL
-sed -n '/CREATE INDEX/p' "$ROOT/fixtures/sql/legacy.sql" | sqlite3 "$DB"
+sed -n '/CREATE INDEX/p' "$ROOT/apps/portal/legacy.sql" | sqlite3 "$DB"
 # Applications must be unique per (company, project, applicant): drop the
 # generator's rare repeats so every tool faces the same valid data.
 sqlite3 "$DB" "delete from applications where rowid not in (select min(rowid) from applications group by company_id, project_id, applicant_id);"

@@ -11,6 +11,7 @@
 //! - [`cli`]: the command line over the stages above; [`exit_codes`] is
 //!   what CI reads.
 
+pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;

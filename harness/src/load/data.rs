@@ -52,7 +52,7 @@ pub fn search_terms() -> Vec<String> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("preparing the load database {database}: {step}: {source}\n  hint: the schema comes from fixtures/migrations; run `harness clean` if an old run left a half-built database")]
+    #[error("preparing the load database {database}: {step}: {source}\n  hint: the schema comes from apps/portal/migrations; run `harness clean` if an old run left a half-built database")]
     Sql {
         database: String,
         step: &'static str,

@@ -57,7 +57,7 @@ pub enum LoadError {
     Transport(#[from] transport::TransportError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
-    #[error("cannot log in as the app roles ({role}): {source}\n  hint: the roles come from fixtures/migrations/0100_roles; on an external cluster pass --app-url/--reader-url")]
+    #[error("cannot log in as the app roles ({role}): {source}\n  hint: the roles come from apps/portal/migrations/0100_roles; on an external cluster pass --app-url/--reader-url")]
     Roles {
         role: &'static str,
         #[source]
@@ -70,7 +70,7 @@ pub enum LoadError {
 }
 
 /// The app role (DML, subject to every policy) and the replica reader
-/// role (SELECT only), created by `fixtures/migrations/0100_roles`.
+/// role (SELECT only), created by `apps/portal/migrations/0100_roles`.
 pub use crate::rls::roles::{APP as APP_ROLE, READER as READER_ROLE};
 
 /// Log in as `role` with the superuser endpoint's password

@@ -2,7 +2,7 @@
 //! catalog audit that finds the classic RLS mistakes in any database.
 //!
 //! What isolation has to mean is `../shared/RLS.md`; the policies that give
-//! it to our schema are SQL migrations (`fixtures/migrations/0100-0199`), so
+//! it to our schema are SQL migrations (`apps/portal/migrations/0100-0199`), so
 //! a DBA reviews them as SQL and every database the harness creates gets
 //! them through `fixtures::schema::MIGRATOR`. The tenant context the app
 //! sets before each transaction is [`crate::tenant`] (it lives in

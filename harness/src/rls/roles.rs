@@ -1,4 +1,4 @@
-//! The portal's database roles (created by `fixtures/migrations/0100_roles`)
+//! The portal's database roles (created by `apps/portal/migrations/0100_roles`)
 //! and how the harness logs in as them.
 //!
 //! The migrations set no passwords (a password in a migration is the same
