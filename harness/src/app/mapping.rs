@@ -230,7 +230,10 @@ impl Mapping {
                     keys.len()
                 ));
             }
-            if let Some(Rule::Key { uuid_tag: Some(tag) }) = keys.first().map(|c| &c.rule) {
+            if let Some(Rule::Key {
+                uuid_tag: Some(tag),
+            }) = keys.first().map(|c| &c.rule)
+            {
                 if !tags.insert(*tag) {
                     out.push(format!(
                         "table {:?}: uuid_tag {tag} is used by another table; each table needs its own",

@@ -132,8 +132,9 @@ impl App {
             path: dir.join(name),
             problem: format!("not valid: {e}"),
         };
-        let toml_text = read("app.toml")?
-            .ok_or_else(|| folder("has no app.toml; run `harness init DIR --from FILE` to draft one".into()))?;
+        let toml_text = read("app.toml")?.ok_or_else(|| {
+            folder("has no app.toml; run `harness init DIR --from FILE` to draft one".into())
+        })?;
         let app_toml: AppToml = toml::from_str(&toml_text).map_err(|e| parse_err("app.toml", e))?;
         let map_text = read("mapping.toml")?.ok_or_else(|| {
             folder("has no mapping.toml; run `harness init DIR --from FILE` to draft one".into())

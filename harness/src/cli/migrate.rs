@@ -9,6 +9,7 @@ use std::str::FromStr;
 use clap::Args;
 use sqlx::postgres::PgConnectOptions;
 
+use crate::app::{literal, quote, App};
 use crate::cluster::{BackendKind, Cluster};
 use crate::config::HarnessConfig;
 use crate::exit_codes;
@@ -16,11 +17,27 @@ use crate::migrate::{self, summary, MigrateOptions, OnError};
 
 use super::BadInput;
 
+/// Which app: its folder (`harness init` drafts one).
+#[derive(Debug, Clone, Args, Default)]
+pub struct AppArgs {
+    /// The app folder (app.toml, mapping.toml, migrations/). Default: the
+    /// reference app shipped in apps/portal (or HARNESS_APP).
+    #[arg(long, env = "HARNESS_APP")]
+    pub app: Option<PathBuf>,
+}
+
+impl AppArgs {
+    /// Load the folder; a bad folder is bad input (exit 4).
+    pub fn load(&self) -> anyhow::Result<App> {
+        App::load_or_default(self.app.as_deref()).map_err(|e| BadInput(e.to_string()).into())
+    }
+}
+
 /// Where to migrate to / read from.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// Target database URL (postgres://user:pass@host:port/db). Without it,
-    /// the cluster options below choose the server (database `portal`).
+    /// the cluster options below choose the server (the app's database).
     #[arg(long, env = "HARNESS_TARGET_URL")]
     pub url: Option<String>,
     #[command(flatten)]
@@ -33,7 +50,7 @@ struct Target {
     _cluster: Option<Cluster>,
 }
 
-async fn resolve(t: &TargetArgs, file: &HarnessConfig) -> anyhow::Result<Target> {
+async fn resolve(t: &TargetArgs, app: &App, file: &HarnessConfig) -> anyhow::Result<Target> {
     if let Some(url) = &t.url {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| BadInput(format!("bad --url {url:?}: {e}")))?;
@@ -52,23 +69,29 @@ async fn resolve(t: &TargetArgs, file: &HarnessConfig) -> anyhow::Result<Target>
             _cluster: Some(cluster),
         });
     }
-    // A harness-started cluster: create the `portal` database.
+    // A harness-started cluster: create the app's database.
+    let db = &app.toml.database;
     let mut admin = ep.connect().await?;
-    let exists: bool =
-        sqlx::query_scalar("select exists (select 1 from pg_database where datname = 'portal')")
-            .fetch_one(&mut admin)
-            .await?;
+    let exists: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select exists (select 1 from pg_database where datname = {})",
+        literal(db)
+    )))
+    .fetch_one(&mut admin)
+    .await?;
     if !exists {
-        sqlx::raw_sql("create database portal")
-            .execute(&mut admin)
-            .await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "create database {}",
+            quote(db)
+        )))
+        .execute(&mut admin)
+        .await?;
     }
     eprintln!(
         "harness: migrating into a harness-started cluster ({}): a rehearsal, torn down at the end; use --url to keep the data",
-        ep.url_for("portal")
+        ep.url_for(db)
     );
     Ok(Target {
-        opts: ep.with_database("portal").connect_options(),
+        opts: ep.with_database(db).connect_options(),
         _cluster: Some(cluster),
     })
 }
@@ -77,6 +100,8 @@ async fn resolve(t: &TargetArgs, file: &HarnessConfig) -> anyhow::Result<Target>
 pub struct MigrateArgs {
     /// The legacy SQLite file.
     pub source: PathBuf,
+    #[command(flatten)]
+    pub app: AppArgs,
     #[command(flatten)]
     pub target: TargetArgs,
     /// stop: the first bad row stops the run (its table is rolled back);
@@ -98,7 +123,8 @@ pub struct MigrateArgs {
 }
 
 pub async fn migrate(args: MigrateArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
-    let target = resolve(&args.target, file).await?;
+    let app = args.app.load()?;
+    let target = resolve(&args.target, &app, file).await?;
     let opts = MigrateOptions {
         on_error: args.on_error,
         reject_path: args.rejects.clone(),
@@ -106,7 +132,7 @@ pub async fn migrate(args: MigrateArgs, file: &HarnessConfig) -> anyhow::Result<
         verify: !args.no_verify,
         integrity_check: !args.no_integrity_check,
     };
-    match migrate::migrate(&args.source, &target.opts, &opts).await {
+    match migrate::migrate(&app, &args.source, &target.opts, &opts).await {
         Ok(report) => {
             print!("{}", summary::render(&report));
             if let Some(p) = &args.json {
@@ -126,6 +152,8 @@ pub struct VerifyArgs {
     /// The legacy SQLite file the target was migrated from.
     pub source: PathBuf,
     #[command(flatten)]
+    pub app: AppArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
     /// Also write the verification as JSON here.
     #[arg(long)]
@@ -133,8 +161,9 @@ pub struct VerifyArgs {
 }
 
 pub async fn verify(args: VerifyArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
-    let target = resolve(&args.target, file).await?;
-    match migrate::verify(&args.source, &target.opts).await {
+    let app = args.app.load()?;
+    let target = resolve(&args.target, &app, file).await?;
+    match migrate::verify(&app, &args.source, &target.opts).await {
         Ok(v) => {
             print!("{}", summary::render_verify(&v));
             if let Some(p) = &args.json {
@@ -159,12 +188,15 @@ pub struct ExportArgs {
     #[arg(long, short)]
     pub out: PathBuf,
     #[command(flatten)]
+    pub app: AppArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
 }
 
 pub async fn export(args: ExportArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
-    let target = resolve(&args.target, file).await?;
-    match migrate::export(&target.opts, &args.out).await {
+    let app = args.app.load()?;
+    let target = resolve(&args.target, &app, file).await?;
+    match migrate::export(&app, &target.opts, &args.out).await {
         Ok(r) => {
             for (t, n) in &r.tables {
                 println!("{t:<22} {n:>10} rows");

@@ -179,7 +179,9 @@ async fn generate_and_migrate(
         progress: false,
         ..Default::default()
     };
-    let report = crate::migrate::copy::migrate(&legacy, &primary.connect_options(), &opts)
+    // The load runs the reference app until workloads come from app folders.
+    let app = crate::app::App::load_or_default(None).map_err(|e| fail(e.to_string()))?;
+    let report = crate::migrate::copy::migrate(&app, &legacy, &primary.connect_options(), &opts)
         .await
         .map_err(|e| fail(e.to_string()))?;
     if report.exit_code() != 0 {

@@ -1,52 +1,61 @@
 //! The conversion rules: one legacy SQLite value -> one PostgreSQL value,
-//! driven by the column map `fixtures::schema::TABLES` (its [`Kind`]s).
+//! driven by the app's `mapping.toml` (a [`Rule`] per column).
 //!
 //! A converted value is a [`Val`]. The same `Val` is produced from the
 //! SQLite side (here) and from the PostgreSQL side ([`super::verify`] reads
 //! typed columns back into `Val`s), and [`canonical`] turns a row of `Val`s
 //! into the bytes that are hashed; that is what makes the digests of the two
 //! sides comparable. Every rule either produces a value or a [`Reject`] with
-//! a reason: nothing becomes NULL or disappears without a rule that says so.
+//! a reason: nothing becomes NULL or disappears without a rule that says so
+//! (a column's `on_bad = "null"` is such a rule, and its cells are recorded).
 //!
-//! The rules (docs/migrate.md repeats them for users):
-//! - booleans: INTEGER 0/1, REAL 0.0/1.0, text `true/false/t/f/yes/no/1/0`
+//! The rules (docs/migrate.md states them for users):
+//! - `boolean`: INTEGER 0/1, REAL 0.0/1.0, text `true/false/t/f/yes/no/y/n/1/0`
 //!   (any case); anything else is rejected;
-//! - `integer`: INTEGER, integral REAL, or text holding a decimal integer,
-//!   within i32; a wider value is rejected (never truncated);
-//! - `numeric(p,s)` (money): the shortest decimal form of the REAL (what
-//!   SQLite prints, e.g. `2.675`), rounded to `s` places half away from zero
+//! - `integer` / `bigint`: INTEGER, integral REAL, or text holding a decimal
+//!   integer, within i32 / i64; a wider value is rejected (never truncated);
+//! - `numeric(p,s)`: the shortest decimal form of the REAL (what SQLite
+//!   prints, e.g. `2.675`), rounded to `s` places half away from zero
 //!   (PostgreSQL's own rule for numeric); NaN, infinities and values beyond
 //!   `p` digits are rejected;
-//! - timestamps: ISO text with ` ` or `T`, optional seconds, fraction (beyond
-//!   microseconds: rounded half away from zero) and zone (`Z`, `+HH`,
-//!   `+HH:MM`, `+HHMM`, ` UTC`; none means UTC, as SQLite's
+//! - `float`: INTEGER or REAL (or numeric text) as `double precision`, bit
+//!   for bit; NaN is rejected (SQLite cannot store it anyway);
+//! - `timestamptz`: ISO text with ` ` or `T`, optional seconds, fraction
+//!   (beyond microseconds: rounded half away from zero) and zone (`Z`,
+//!   `+HH`, `+HH:MM`, `+HHMM`, ` UTC`; none means UTC, as SQLite's
 //!   CURRENT_TIMESTAMP writes); INTEGER epochs (|v| < 1e11 seconds, < 1e14
 //!   milliseconds, else microseconds); REAL Julian days in
 //!   [1721425.5, 5373484.5] (years 1..9999), other REALs as epoch seconds;
 //!   `0`, `0.0` and `''` mean "unknown" and become NULL, counted per table
-//!   (rejected in a NOT NULL column); years outside 1..9999 are rejected;
-//! - dates: `YYYY-MM-DD`, or any timestamp form that falls on midnight UTC;
-//! - JSON: parsed; invalid text, `\u0000` anywhere (jsonb cannot hold it)
+//!   (rejected in a NOT NULL column, or with `unknown_is_bad`); years
+//!   outside 1..9999 are rejected;
+//! - `date`: `YYYY-MM-DD`, or any timestamp form that falls on midnight UTC;
+//! - `jsonb`: parsed; invalid text, `\u0000` anywhere (jsonb cannot hold it)
 //!   and numbers beyond double precision are rejected; compared as parsed
-//!   values (key order, whitespace and duplicate keys do not count,
-//!   the last duplicate wins as in jsonb);
-//! - lists -> `text[]`: a JSON array (`[...]`) or comma-separated text,
-//!   items trimmed; `''` is the empty list, NULL stays NULL;
-//! - text: NUL bytes and invalid UTF-8 are rejected with the byte offset;
+//!   values (key order, whitespace and duplicate keys do not count, the last
+//!   duplicate wins as in jsonb);
+//! - `text_array`: a JSON array (`[...]`) or comma-separated text, items
+//!   trimmed; `''` is the empty list, NULL stays NULL;
+//! - `text`: NUL bytes and invalid UTF-8 are rejected with the byte offset;
 //!   `''` and NULL stay distinct; longer than `varchar(n)` is rejected;
-//! - coordinates: two REALs -> `point(longitude, latitude)`; one NULL of
-//!   the two is rejected;
+//!   numbers become their SQLite text form;
+//! - `bytea`: a BLOB's bytes (text: its bytes);
+//! - `point`: two REALs -> `point(longitude, latitude)`; one NULL of the
+//!   two is rejected;
 //! - `inet`: parsed and written in PostgreSQL's output form;
-//! - ids: legacy INTEGER -> `fixtures::ids::to_uuid(table, id)`.
+//! - `key` / `ref` / `record_ref`: legacy INTEGER keys, kept as `bigint` or
+//!   made into reversible UUIDs ([`super::keys`]).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use fixtures::ids;
-use fixtures::schema::{Col, Kind, ListForm, Table, TableDef};
 use serde_json::Value as Json;
 use uuid::Uuid;
+
+use super::keys;
+use crate::app::{App, ColumnMap, ListForm, OnBad, Rule, TableMap, TenantLink};
 
 /// A value as SQLite stored it (its storage class), with text kept as bytes
 /// because legacy files hold invalid UTF-8.
@@ -123,6 +132,8 @@ pub enum Val {
     /// (x = longitude, y = latitude).
     Point(f64, f64),
     Inet(String),
+    Float(f64),
+    Bytes(Vec<u8>),
 }
 
 /// Why one value of one row cannot move.
@@ -133,119 +144,251 @@ pub struct Reject {
     pub reason: String,
 }
 
-/// A converted row: its legacy key, its tenant (legacy company id) and its
-/// values in target column order.
+/// A converted row: its legacy key, its tenant (the legacy tenant id;
+/// `None` for a table without one) and its values in target column order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub legacy_id: i64,
-    pub tenant: i64,
+    pub tenant: Option<i64>,
     pub vals: Vec<Val>,
     /// How many "unknown" timestamps (0, '') became NULL in this row.
     pub unknown_to_null: u32,
+    /// Cells no rule accepted, kept as NULL by the column's `on_bad = "null"`.
+    pub nulled: Vec<Reject>,
 }
 
-/// Per-table conversion plan: where each target column's legacy values sit
-/// in the SELECT list.
+/// How one target column is made, resolved against the whole mapping.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(Option<u8>),
+    /// A reference to `parent` (index into the mapping), encoded with its tag.
+    Ref {
+        parent: String,
+        tag: Option<u8>,
+    },
+    RecordRef,
+    Point,
+    Value,
+}
+
+/// Per-table conversion plan: the table's column map resolved against the
+/// whole app (reference encodings, the tenant link, SELECT positions).
+/// Owned and `Send`: each pipeline thread holds its own.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub def: &'static TableDef,
+    pub def: TableMap,
+    /// Index of the table in the mapping (load order).
+    pub index: usize,
+    steps: Vec<Step>,
     /// For each target column, the positions of its legacy columns.
     pub positions: Vec<Vec<usize>>,
-    pub id_pos: usize,
-    /// Position of `company_id` (None for companies: the tenant is the id).
-    pub tenant_pos: Option<usize>,
-    /// Position of `table_name` for [`Kind::RecordRef`].
-    pub table_name_pos: Option<usize>,
+    /// Index (in `def.columns`) of the key column.
+    pub key_col: usize,
+    pub tenant: TenantLink,
+    /// The root table's uuid tag: how a tenant id is written in the target.
+    pub tenant_tag: Option<u8>,
+    /// Position of the legacy column naming the table for `record_ref`.
+    table_name_pos: Option<usize>,
+    /// Target table name -> uuid tag, for `record_ref`.
+    tags: HashMap<String, Option<u8>>,
+    /// Parent tables (by mapping index) of each `ref` column: (column index, parent).
+    pub refs: Vec<(usize, usize)>,
 }
 
 impl Plan {
-    pub fn new(table: Table) -> Plan {
-        let def = table.def();
+    /// The plan of mapping table number `index` of `app`.
+    pub fn new(app: &App, index: usize) -> Plan {
+        let def = app.mapping.tables[index].clone();
         let mut positions = Vec::new();
         let mut next = 0;
-        let find = |name: &str| -> Option<usize> {
-            let mut p = 0;
-            for c in def.columns {
-                for l in c.legacy {
-                    if *l == name {
-                        return Some(p);
-                    }
-                    p += 1;
-                }
-            }
-            None
-        };
-        let id_pos = find("id").expect("every table has an id");
-        let tenant_pos = if table.is_tenant_child() {
-            find("company_id")
-        } else {
-            None
-        };
-        let table_name_pos = find("table_name");
-        for c in def.columns {
+        for c in &def.columns {
             positions.push((next..next + c.legacy.len()).collect());
             next += c.legacy.len();
         }
+        let tags: HashMap<String, Option<u8>> = app
+            .mapping
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.uuid_tag()))
+            .collect();
+        let mut refs = Vec::new();
+        let steps: Vec<Step> = def
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match &c.rule {
+                Rule::Key { uuid_tag } => Step::Key(*uuid_tag),
+                Rule::Ref { table } => {
+                    let parent = app.mapping.position(table).expect("validated reference");
+                    refs.push((i, parent));
+                    Step::Ref {
+                        parent: table.clone(),
+                        tag: tags[table],
+                    }
+                }
+                Rule::RecordRef { .. } => Step::RecordRef,
+                Rule::Point => Step::Point,
+                _ => Step::Value,
+            })
+            .collect();
+        let table_name_pos = def.columns.iter().find_map(|c| match &c.rule {
+            Rule::RecordRef { table_column } => {
+                def.legacy_columns().position(|l| l == table_column)
+            }
+            _ => None,
+        });
+        let key_col = def
+            .columns
+            .iter()
+            .position(|c| matches!(c.rule, Rule::Key { .. }))
+            .expect("validated: one key per table");
         Plan {
+            tenant: app.tenant_link(&def),
+            tenant_tag: app.tenant_uuid_tag(),
             def,
+            index,
+            steps,
             positions,
-            id_pos,
-            tenant_pos,
+            key_col,
             table_name_pos,
+            tags,
+            refs,
         }
+    }
+
+    /// Every table's plan, in load order.
+    pub fn all(app: &App) -> Vec<Plan> {
+        (0..app.mapping.tables.len())
+            .map(|i| Plan::new(app, i))
+            .collect()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.def.name
     }
 
     pub fn legacy_width(&self) -> usize {
         self.def.legacy_columns().count()
     }
 
+    /// The key column's uuid tag (None: integer keys kept).
+    pub fn key_tag(&self) -> Option<u8> {
+        match self.steps[self.key_col] {
+            Step::Key(t) => t,
+            _ => None,
+        }
+    }
+
+    /// A legacy key of this table as the target stores it.
+    pub fn key_val(&self, id: i64) -> Val {
+        key_val(self.key_tag(), id)
+    }
+
+    /// A legacy tenant id as the target stores it.
+    pub fn tenant_val(&self, tenant: i64) -> Val {
+        key_val(self.tenant_tag, tenant)
+    }
+
+    /// The legacy key behind a target key value of this table.
+    pub fn key_of(&self, v: &Val) -> Option<i64> {
+        legacy_key(self.key_tag(), v)
+    }
+
+    /// The legacy tenant behind a target tenant value.
+    pub fn tenant_of(&self, v: &Val) -> Option<i64> {
+        legacy_key(self.tenant_tag, v)
+    }
+
+    /// The legacy key behind the value of `ref` column `col` (its parent's tag).
+    pub fn ref_of(&self, col: usize, v: &Val) -> Option<i64> {
+        match &self.steps[col] {
+            Step::Ref { tag, .. } => legacy_key(*tag, v),
+            _ => None,
+        }
+    }
+
+    /// The table `ref` column `col` points at.
+    pub fn parent_name(&self, col: usize) -> &str {
+        match &self.steps[col] {
+            Step::Ref { parent, .. } => parent,
+            _ => "",
+        }
+    }
+
     /// Convert one legacy row (values in `legacy_columns()` order).
     pub fn convert(&self, raws: &[Raw]) -> Result<Row, (Option<i64>, Reject)> {
-        let key = match &raws[self.id_pos] {
-            Raw::Int(i) => Some(*i),
-            _ => None,
-        };
-        let legacy_id = match key {
+        let key_pos = self.positions[self.key_col][0];
+        let key_name = &self.def.columns[self.key_col].target;
+        let legacy_id = match int_of(&raws[key_pos]) {
             Some(k) => k,
             None => {
                 return Err((
                     None,
-                    reject("id", &raws[self.id_pos], "the legacy id is not an INTEGER"),
+                    reject(key_name, &raws[key_pos], "the legacy key is not an integer"),
                 ))
             }
         };
-        let tenant = match self.tenant_pos {
-            None => legacy_id,
-            Some(p) => match int_of(&raws[p]) {
-                Some(t) => t,
-                None => {
-                    return Err((
-                        key,
-                        reject(
-                            "company_id",
-                            &raws[p],
-                            "the tenant (company_id) is not an integer id",
-                        ),
-                    ))
+        let key = Some(legacy_id);
+        let tenant = match self.tenant {
+            TenantLink::Root => Some(legacy_id),
+            TenantLink::None => None,
+            TenantLink::Column(i) => {
+                let raw = &raws[self.positions[i][0]];
+                match raw {
+                    Raw::Null => None,
+                    _ => match int_of(raw) {
+                        Some(t) => Some(t),
+                        None => {
+                            return Err((
+                                key,
+                                reject(
+                                    &self.def.columns[i].target,
+                                    raw,
+                                    "the tenant is not an integer id",
+                                ),
+                            ))
+                        }
+                    },
                 }
-            },
+            }
         };
         let mut vals = Vec::with_capacity(self.def.columns.len());
         let mut unknown = 0u32;
-        for (c, pos) in self.def.columns.iter().zip(&self.positions) {
-            let v = match c.kind {
-                Kind::Id => Ok(Conv::Val(Val::Uuid(ids::to_uuid(
-                    self.def.table,
-                    legacy_id,
-                )))),
-                Kind::Point => point(c, &raws[pos[0]], &raws[pos[1]]),
-                Kind::RecordRef => {
+        let mut nulled = Vec::new();
+        for ((c, pos), step) in self
+            .def
+            .columns
+            .iter()
+            .zip(&self.positions)
+            .zip(&self.steps)
+        {
+            let raw = &raws[pos[0]];
+            let v = match step {
+                Step::Key(tag) => Ok(Conv::Val(key_val(*tag, legacy_id))),
+                Step::Point => point(c, raw, &raws[pos[1]]),
+                Step::RecordRef => {
                     let tn = self.table_name_pos.map(|p| &raws[p]);
-                    record_ref(c, tn, &raws[pos[0]])
+                    self.record_ref(c, tn, raw)
                 }
-                _ => value(c, &raws[pos[0]]),
-            }
-            .map_err(|r| (key, r))?;
+                Step::Ref { tag, .. } => match raw {
+                    Raw::Null => null_or_reject(c, raw),
+                    _ => id_value(&c.target, raw).map(|id| Conv::Val(key_val(*tag, id))),
+                },
+                Step::Value => value(c, raw),
+            };
+            let v = match v {
+                Ok(v) => v,
+                Err(r) => {
+                    let keyish = matches!(step, Step::Key(_))
+                        || matches!(self.tenant, TenantLink::Column(i) if std::ptr::eq(c, &self.def.columns[i]));
+                    if c.on_bad == OnBad::Null && c.nullable && !keyish {
+                        nulled.push(r);
+                        vals.push(Val::Null);
+                        continue;
+                    }
+                    return Err((key, r));
+                }
+            };
             let v = match v {
                 Conv::Val(v) => v,
                 Conv::Unknown => {
@@ -253,8 +396,8 @@ impl Plan {
                         return Err((
                             key,
                             reject(
-                                c.target,
-                                &raws[pos[0]],
+                                &c.target,
+                                raw,
                                 "an 'unknown' timestamp (0 or '') in a NOT NULL column",
                             ),
                         ));
@@ -270,7 +413,48 @@ impl Plan {
             tenant,
             vals,
             unknown_to_null: unknown,
+            nulled,
         })
+    }
+
+    fn record_ref(
+        &self,
+        c: &ColumnMap,
+        table_name: Option<&Raw>,
+        raw: &Raw,
+    ) -> Result<Conv, Reject> {
+        if matches!(raw, Raw::Null) {
+            return null_or_reject(c, raw);
+        }
+        let name = match table_name {
+            Some(Raw::Text(t)) => std::str::from_utf8(t).ok(),
+            _ => None,
+        };
+        let Some(tag) = name.and_then(|n| self.tags.get(n)) else {
+            return Err(reject(
+                &c.target,
+                raw,
+                "the row's table-name column names no table of the app, so the reference cannot be converted",
+            ));
+        };
+        Ok(Conv::Val(key_val(*tag, id_value(&c.target, raw)?)))
+    }
+}
+
+/// A legacy key as the target stores it: a UUID with `tag`, or the integer.
+pub fn key_val(tag: Option<u8>, id: i64) -> Val {
+    match tag {
+        Some(t) => Val::Uuid(keys::encode(t, id)),
+        None => Val::Int(id),
+    }
+}
+
+/// The legacy key behind a target key value (None: not made by a migration).
+pub fn legacy_key(tag: Option<u8>, v: &Val) -> Option<i64> {
+    match (tag, v) {
+        (Some(t), Val::Uuid(u)) => keys::decode(t, *u),
+        (None, Val::Int(i)) => Some(*i),
+        _ => None,
     }
 }
 
@@ -285,6 +469,14 @@ fn reject(column: &str, raw: &Raw, reason: impl Into<String>) -> Reject {
         column: column.to_string(),
         value: raw.to_json(),
         reason: reason.into(),
+    }
+}
+
+fn null_or_reject(c: &ColumnMap, raw: &Raw) -> Result<Conv, Reject> {
+    if c.nullable {
+        Ok(Conv::Val(Val::Null))
+    } else {
+        Err(reject(&c.target, raw, "NULL in a NOT NULL column"))
     }
 }
 
@@ -319,18 +511,34 @@ pub fn text_of(column: &str, raw: &Raw, bytes: &[u8]) -> Result<String, Reject> 
     }
 }
 
-fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
-    let col = c.target;
-    if matches!(raw, Raw::Null) {
-        if c.nullable {
-            return Ok(Conv::Val(Val::Null));
-        }
-        return Err(reject(col, raw, "NULL in a NOT NULL column"));
+fn integer(col: &str, raw: &Raw) -> Result<i64, Reject> {
+    match raw {
+        Raw::Int(i) => Ok(*i),
+        Raw::Real(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 => Ok(*f as i64),
+        Raw::Real(_) => Err(reject(
+            col,
+            raw,
+            "a REAL with a fraction (or beyond 2^53) in an integer column",
+        )),
+        Raw::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .ok_or_else(|| reject(col, raw, "text that is not an integer in an integer column")),
+        Raw::Blob(_) => Err(reject(col, raw, "a BLOB in an integer column")),
+        Raw::Null => unreachable!("NULL is handled before the rule"),
     }
-    let v = match c.kind {
-        Kind::Ref(t) => Val::Uuid(ids::to_uuid(t, id_value(col, raw)?)),
-        Kind::Id | Kind::RecordRef | Kind::Point => unreachable!("handled by Plan::convert"),
-        Kind::Text { max_chars } => {
+}
+
+fn value(c: &ColumnMap, raw: &Raw) -> Result<Conv, Reject> {
+    let col = c.target.as_str();
+    if matches!(raw, Raw::Null) {
+        return null_or_reject(c, raw);
+    }
+    let v = match &c.rule {
+        Rule::Key { .. } | Rule::Ref { .. } | Rule::RecordRef { .. } | Rule::Point => {
+            unreachable!("handled by Plan::convert")
+        }
+        Rule::Text { max_chars } => {
             let s = match raw {
                 Raw::Text(b) | Raw::Blob(b) => text_of(col, raw, b)?,
                 Raw::Int(i) => i.to_string(),
@@ -339,7 +547,7 @@ fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
             };
             if let Some(max) = max_chars {
                 let n = s.chars().count();
-                if n > max as usize {
+                if n > *max as usize {
                     return Err(reject(
                         col,
                         raw,
@@ -349,33 +557,8 @@ fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
             }
             Val::Text(s)
         }
-        Kind::Int => {
-            let i = match raw {
-                Raw::Int(i) => *i,
-                Raw::Real(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 => *f as i64,
-                Raw::Real(_) => {
-                    return Err(reject(
-                        col,
-                        raw,
-                        "a REAL with a fraction in an integer column",
-                    ))
-                }
-                Raw::Text(t) => match std::str::from_utf8(t)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<i64>().ok())
-                {
-                    Some(i) => i,
-                    None => {
-                        return Err(reject(
-                            col,
-                            raw,
-                            "text that is not an integer in an integer column",
-                        ))
-                    }
-                },
-                Raw::Blob(_) => return Err(reject(col, raw, "a BLOB in an integer column")),
-                Raw::Null => unreachable!(),
-            };
+        Rule::Integer => {
+            let i = integer(col, raw)?;
             if i32::try_from(i).is_err() {
                 return Err(reject(
                     col,
@@ -385,7 +568,42 @@ fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
             }
             Val::Int(i)
         }
-        Kind::Numeric { precision, scale } => {
+        Rule::Bigint => Val::Int(integer(col, raw)?),
+        Rule::Float => {
+            let f = match raw {
+                Raw::Int(i) => {
+                    let f = *i as f64;
+                    if f as i128 != i128::from(*i) {
+                        return Err(reject(
+                            col,
+                            raw,
+                            "an integer that double precision cannot hold exactly; never rounded",
+                        ));
+                    }
+                    f
+                }
+                Raw::Real(f) => *f,
+                Raw::Text(t) => match std::str::from_utf8(t)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                {
+                    Some(f) => f,
+                    None => return Err(reject(col, raw, "text that is not a number")),
+                },
+                Raw::Blob(_) => return Err(reject(col, raw, "a BLOB in a float column")),
+                Raw::Null => unreachable!(),
+            };
+            if f.is_nan() {
+                return Err(reject(col, raw, "NaN is not a number"));
+            }
+            Val::Float(f)
+        }
+        Rule::Bytea => match raw {
+            Raw::Blob(b) | Raw::Text(b) => Val::Bytes(b.clone()),
+            _ => return Err(reject(col, raw, "a number in a binary column")),
+        },
+        Rule::Numeric { precision, scale } => {
+            let (precision, scale) = (*precision, *scale);
             let text = match raw {
                 Raw::Int(i) => i.to_string(),
                 Raw::Real(f) if f.is_finite() => format!("{f}"),
@@ -399,7 +617,7 @@ fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
                 Err(why) => return Err(reject(col, raw, why)),
             }
         }
-        Kind::Bool => {
+        Rule::Boolean => {
             let b = match raw {
                 Raw::Int(0) => Some(false),
                 Raw::Int(1) => Some(true),
@@ -421,17 +639,31 @@ fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
                 None => return Err(reject(col, raw, "not a boolean (0/1, true/false)")),
             }
         }
-        Kind::Timestamp => match timestamp(raw) {
+        Rule::Timestamptz { unknown_is_bad } => match timestamp(raw) {
             Ok(Some(us)) => Val::Ts(us),
-            Ok(None) => return Ok(Conv::Unknown),
+            Ok(None) if !unknown_is_bad => return Ok(Conv::Unknown),
+            Ok(None) => {
+                return Err(reject(
+                    col,
+                    raw,
+                    "an 'unknown' timestamp (0 or ''), and the mapping says unknown_is_bad",
+                ))
+            }
             Err(why) => return Err(reject(col, raw, why)),
         },
-        Kind::Date => match date(raw) {
+        Rule::Date { unknown_is_bad } => match date(raw) {
             Ok(Some(d)) => Val::Date(d),
-            Ok(None) => return Ok(Conv::Unknown),
+            Ok(None) if !unknown_is_bad => return Ok(Conv::Unknown),
+            Ok(None) => {
+                return Err(reject(
+                    col,
+                    raw,
+                    "an 'unknown' date (0 or ''), and the mapping says unknown_is_bad",
+                ))
+            }
             Err(why) => return Err(reject(col, raw, why)),
         },
-        Kind::Json => {
+        Rule::Jsonb => {
             let j = match raw {
                 Raw::Int(i) => Json::from(*i),
                 Raw::Real(f) => match serde_json::Number::from_f64(*f) {
@@ -447,7 +679,7 @@ fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
             };
             json_val(&j)
         }
-        Kind::List(_) => {
+        Rule::TextArray { .. } => {
             let s = match raw {
                 Raw::Text(t) | Raw::Blob(t) => text_of(col, raw, t)?,
                 Raw::Int(i) => i.to_string(),
@@ -456,7 +688,7 @@ fn value(c: &Col, raw: &Raw) -> Result<Conv, Reject> {
             };
             Val::List(parse_list(&s).map_err(|why| reject(col, raw, why))?)
         }
-        Kind::Inet => {
+        Rule::Inet => {
             let s = match raw {
                 Raw::Text(t) => text_of(col, raw, t)?,
                 _ => return Err(reject(col, raw, "an address must be text")),
@@ -478,27 +710,6 @@ fn id_value(col: &str, raw: &Raw) -> Result<i64, Reject> {
     }
 }
 
-fn record_ref(c: &Col, table_name: Option<&Raw>, raw: &Raw) -> Result<Conv, Reject> {
-    let name = match table_name {
-        Some(Raw::Text(t)) => std::str::from_utf8(t).ok(),
-        _ => None,
-    };
-    let Some(table) = name.and_then(Table::from_name) else {
-        return Err(reject(
-            c.target,
-            raw,
-            "table_name names no table of the app, so record_id cannot become a UUID",
-        ));
-    };
-    if matches!(raw, Raw::Null) {
-        return Err(reject(c.target, raw, "NULL in a NOT NULL column"));
-    }
-    Ok(Conv::Val(Val::Uuid(ids::to_uuid(
-        table,
-        id_value(c.target, raw)?,
-    ))))
-}
-
 fn coordinate(col: &str, raw: &Raw) -> Result<f64, Reject> {
     let f = match raw {
         Raw::Real(f) => *f,
@@ -515,24 +726,22 @@ fn coordinate(col: &str, raw: &Raw) -> Result<f64, Reject> {
     Ok(f)
 }
 
-fn point(c: &Col, lat: &Raw, lon: &Raw) -> Result<Conv, Reject> {
+fn point(c: &ColumnMap, lat: &Raw, lon: &Raw) -> Result<Conv, Reject> {
     match (lat, lon) {
-        (Raw::Null, Raw::Null) if c.nullable => Ok(Conv::Val(Val::Null)),
+        (Raw::Null, Raw::Null) => null_or_reject(c, lat),
         (Raw::Null, _) | (_, Raw::Null) => Err(reject(
-            c.target,
+            &c.target,
             if matches!(lat, Raw::Null) { lon } else { lat },
             "only one of latitude/longitude is set: a point needs both",
         )),
         _ => {
-            let y = coordinate(c.legacy[0], lat)?;
-            let x = coordinate(c.legacy[1], lon)?;
+            let y = coordinate(&c.legacy[0], lat)?;
+            let x = coordinate(&c.legacy[1], lon)?;
             Ok(Conv::Val(Val::Point(x, y)))
         }
     }
 }
 
-/// Parse a decimal (optional sign, fraction, exponent) into units of
-/// `10^-scale`, rounding half away from zero; `precision` bounds the digits.
 pub fn parse_decimal(text: &str, precision: u8, scale: u8) -> Result<i128, String> {
     let s = text.trim();
     let bad = || format!("'{text}' is not a decimal number");
@@ -987,6 +1196,14 @@ pub fn to_copy(vals: &[Val], out: &mut Vec<u8>) {
             Val::Point(x, y) => {
                 let _ = write!(tmp, "({x:?},{y:?})");
             }
+            Val::Float(f) => {
+                let _ = write!(tmp, "{f:?}");
+            }
+            Val::Bytes(b) => {
+                // COPY text: the backslash of bytea's hex form is escaped.
+                tmp.push_str("\\\\x");
+                tmp.push_str(&hex::encode(b));
+            }
         }
         out.extend_from_slice(tmp.as_bytes());
     }
@@ -1064,6 +1281,14 @@ pub fn canonical(vals: &[Val], out: &mut Vec<u8>) {
             Val::Inet(s) => {
                 out.push(11);
                 bytes(out, s.as_bytes());
+            }
+            Val::Float(f) => {
+                out.push(12);
+                float(out, *f);
+            }
+            Val::Bytes(b) => {
+                out.push(13);
+                bytes(out, b);
             }
         }
     }

@@ -15,14 +15,18 @@
 //!   only surface at the end of the statement, without a line number. The
 //!   converter checks every reference against the (legacy id -> tenant)
 //!   map of the parent rows actually migrated, which also rejects
-//!   references into another tenant and children of rejected parents.
+//!   references into another tenant and children of rejected parents; a
+//!   child of a rejected parent names its root cause (`cause` in the
+//!   reject file). References within one table (a parent row of the same
+//!   table) are settled after the table's conversion: a row whose parent
+//!   did not make it is rejected with its cause and the pass redone.
 //! - Bulk-load order inside that transaction, as pg_restore does it:
 //!   non-unique secondary indexes (GIN over tsvector above all) are dropped
 //!   and rebuilt once after the COPY, foreign keys are added back after it
 //!   and validated in one pass. Unique indexes stay: they are how PostgreSQL
 //!   names the duplicate row's line.
-//! - What only PostgreSQL can judge (the per-tenant `lower(email)` unique
-//!   index, CHECKs) is found by COPY itself: the error names the line, the
+//! - What only PostgreSQL can judge (unique indexes such as a per-tenant
+//!   `lower(email)`, CHECKs) is found by COPY itself: the error names the line, the
 //!   line names the legacy row, the row is rejected and the table redone
 //!   without it (one extra pass per such row; these are rare).
 
@@ -31,39 +35,45 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use fixtures::ids;
-use fixtures::schema::{Kind, Table};
 use indicatif::ProgressBar;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError};
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
-use super::convert::{self, Plan, Raw, Val};
+use super::convert::{self, Plan, Raw};
 use super::reject::{RejectFile, RejectRecord, Stage};
 use super::source::{self, Source};
 use super::summary::Progress;
 use super::target::{self, TableState};
 use super::verify::{self, Digests};
 use super::{MigrateError, MigrateOptions, MigrationReport, OnError, TableReport};
+use crate::app::{quote, App, TenantLink};
 
 /// COPY chunk size handed to the writer.
 const CHUNK_BYTES: usize = 256 * 1024;
 
-/// Legacy id -> legacy tenant of the rows migrated, per parent table.
-pub type Parents = HashMap<Table, HashMap<i64, i64>>;
+/// What the converter needs to know of the tables already done, by mapping
+/// index: legacy key -> legacy tenant of the rows migrated, and legacy key
+/// -> root cause of the rows rejected.
+#[derive(Debug, Clone, Default)]
+pub struct Parents {
+    pub keys: HashMap<usize, HashMap<i64, Option<i64>>>,
+    pub rejected: HashMap<usize, HashMap<i64, String>>,
+}
 
 /// Tables some other table references (their keys are kept for the orphan check).
-pub fn is_parent(t: Table) -> bool {
-    fixtures::schema::TABLES
+fn is_parent(plans: &[Plan], index: usize) -> bool {
+    plans
         .iter()
-        .flat_map(|d| d.columns.iter())
-        .any(|c| c.kind == Kind::Ref(t))
+        .any(|p| p.refs.iter().any(|(_, parent)| *parent == index))
 }
 
 /// What the converter produced in one pass.
 #[derive(Default)]
 struct ConvOut {
     /// (legacy id, tenant) of every row sent, in COPY line order.
-    sent: Vec<(i64, i64)>,
+    sent: Vec<(i64, Option<i64>)>,
+    /// (child, parent) legacy keys of references within the table.
+    self_refs: Vec<(i64, i64)>,
     digests: Digests,
     rejects: Vec<RejectRecord>,
     unknown: u64,
@@ -71,8 +81,10 @@ struct ConvOut {
     stopped: bool,
 }
 
-/// Migrate `source` into `target`. See the module docs of [`super`].
+/// Migrate `source` into `target` as `app` describes it. See the module
+/// docs of [`super`].
 pub async fn migrate(
+    app: &App,
     source: &Path,
     target: &PgConnectOptions,
     opts: &MigrateOptions,
@@ -81,23 +93,24 @@ pub async fn migrate(
     let path = source.to_path_buf();
     let (p1, p2) = (path.clone(), path.clone());
     let integrity = opts.integrity_check;
-    let open = tokio::task::spawn_blocking(move || Source::open(&p1, integrity));
+    let app1 = app.clone();
+    let open = tokio::task::spawn_blocking(move || Source::open(&p1, &app1, integrity));
     let fp = tokio::task::spawn_blocking(move || source::fingerprint(&p2));
     let src = join(open, "validating the legacy file").await?;
     let fingerprint = join(fp, "hashing the legacy file").await?;
 
     let mut conn = target::connect(target).await?;
-    target::prepare(&mut conn).await?;
-    let role = target::become_migration_role(&mut conn, true).await?;
-    let states = target::table_states(&mut conn).await?;
+    target::prepare(&mut conn, app).await?;
+    let role = target::become_migration_role(&mut conn, &app.toml.roles.owner, true).await?;
+    let states = target::table_states(&mut conn, app).await?;
     // Refuse before writing a single row.
-    for t in Table::ALL {
-        match &states[&t] {
+    for (t, state) in app.mapping.tables.iter().zip(&states) {
+        match state {
             TableState::Done {
                 fingerprint: fp, ..
             } if *fp != fingerprint => {
                 return Err(MigrateError::TargetNotEmpty {
-                    table: t.name().into(),
+                    table: t.name.clone(),
                     why: format!(
                         "a migration of another legacy file (sha256 {}) wrote",
                         &fp[..12]
@@ -106,7 +119,7 @@ pub async fn migrate(
             }
             TableState::Foreign => {
                 return Err(MigrateError::TargetNotEmpty {
-                    table: t.name().into(),
+                    table: t.name.clone(),
                     why: "no harness migration wrote".into(),
                 })
             }
@@ -114,24 +127,27 @@ pub async fn migrate(
         }
     }
 
+    let plans = Plan::all(app);
     let mut rejects = RejectFile::create(&opts.reject_path)?;
     let progress = Progress::new(opts.progress);
-    let mut parents: Arc<Parents> = Arc::new(HashMap::new());
+    let mut parents: Arc<Parents> = Arc::new(Parents::default());
     let mut report = MigrationReport {
+        app: app.dir.display().to_string(),
         reject_path: opts.reject_path.clone(),
         role,
         ..Default::default()
     };
-    let mut digests: HashMap<Table, Digests> = HashMap::new();
-    for t in Table::ALL {
-        let rows_read = src.counts[&t];
-        if let TableState::Done { rows, .. } = &states[&t] {
-            if is_parent(t) {
-                let keys = keys_in_target(&mut conn, t).await?;
-                Arc::make_mut(&mut parents).insert(t, keys);
+    let mut digests: HashMap<usize, Digests> = HashMap::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let name = plan.name().to_string();
+        let rows_read = src.counts[i];
+        if let TableState::Done { rows, .. } = &states[i] {
+            if is_parent(&plans, i) {
+                let keys = keys_in_target(&mut conn, plan).await?;
+                Arc::make_mut(&mut parents).keys.insert(i, keys);
             }
             report.tables.push(TableReport {
-                table: t.name().into(),
+                table: name,
                 rows_read,
                 rows_copied: *rows,
                 already_done: true,
@@ -139,10 +155,10 @@ pub async fn migrate(
             });
             continue;
         }
-        let pb = progress.table(t.name(), rows_read);
+        let pb = progress.table(&name, rows_read);
         let out = run_table(
             &mut conn,
-            t,
+            plan,
             &path,
             &fingerprint,
             parents.clone(),
@@ -154,16 +170,23 @@ pub async fn migrate(
         for r in &out.rejects {
             rejects.write(r)?;
         }
-        report.rejects += out.rejects.len() as u64;
+        let absent = out.rejects.iter().filter(|r| r.row_absent()).count() as u64;
+        let root = out.rejects.iter().filter(|r| r.is_root()).count() as u64;
+        let cells = out.rejects.len() as u64 - absent;
+        report.rejects += absent;
+        report.root_rejects += root;
+        report.cells_nulled += cells;
         report.tables.push(TableReport {
-            table: t.name().into(),
+            table: name,
             rows_read,
             rows_copied: if out.stopped.is_some() {
                 0
             } else {
                 out.conv.sent.len() as u64
             },
-            rejects: out.rejects.len() as u64,
+            rejects: absent,
+            root_rejects: root,
+            cells_nulled: cells,
             unknown_to_null: out.conv.unknown,
             bytes: out.conv.bytes,
             seconds: out.seconds,
@@ -174,23 +197,44 @@ pub async fn migrate(
             report.stopped = Some(why);
             break;
         }
-        if is_parent(t) {
-            let map: HashMap<i64, i64> = out.conv.sent.iter().copied().collect();
-            Arc::make_mut(&mut parents).insert(t, map);
+        if is_parent(&plans, i) {
+            let p = Arc::make_mut(&mut parents);
+            p.keys.insert(i, out.conv.sent.iter().copied().collect());
+            p.rejected.insert(
+                i,
+                out.rejects
+                    .iter()
+                    .filter(|r| r.row_absent())
+                    .filter_map(|r| Some((r.legacy_key?, root_cause(r))))
+                    .collect(),
+            );
         }
-        digests.insert(t, out.conv.digests);
+        digests.insert(i, out.conv.digests);
     }
     report.load_seconds = t0.elapsed().as_secs_f64();
     drop(parents);
 
     if opts.verify && report.stopped.is_none() {
         let t1 = Instant::now();
-        let v = verify::verify_with(&path, &mut conn, digests).await?;
+        let v = verify::verify_with(app, &path, &mut conn, digests).await?;
         report.verify_seconds = t1.elapsed().as_secs_f64();
         report.verify = Some(v);
     }
     target::close(conn).await;
     Ok(report)
+}
+
+/// What a child of this rejected row is told: the row, and the first cause.
+fn root_cause(r: &RejectRecord) -> String {
+    r.cause.clone().unwrap_or_else(|| {
+        format!(
+            "{} {}: {}: {}",
+            r.table,
+            r.legacy_key.map(|k| k.to_string()).unwrap_or_default(),
+            r.column,
+            r.reason
+        )
+    })
 }
 
 async fn join<T>(
@@ -203,36 +247,55 @@ async fn join<T>(
     })?
 }
 
-/// (legacy id -> tenant) of a finished table, read back from the target
+/// (legacy key -> tenant) of a finished table, read back from the target
 /// (a re-run needs them for the orphan check of the tables still to do).
 pub async fn keys_in_target(
     conn: &mut PgConnection,
-    t: Table,
-) -> Result<HashMap<i64, i64>, MigrateError> {
-    let tenant_col = if t.is_tenant_child() {
-        "company_id"
+    plan: &Plan,
+) -> Result<HashMap<i64, Option<i64>>, MigrateError> {
+    let key = quote(&plan.def.columns[plan.key_col].target);
+    let tenant = match plan.tenant {
+        TenantLink::Column(i) => quote(&plan.def.columns[i].target),
+        TenantLink::Root | TenantLink::None => key.clone(),
+    };
+    let key_type = if plan.key_tag().is_some() {
+        "uuid"
     } else {
-        "id"
+        "bigint"
+    };
+    let tenant_type = match plan.tenant {
+        TenantLink::Column(_) if plan.tenant_tag.is_some() => "uuid",
+        TenantLink::Column(_) => "bigint",
+        _ => key_type,
     };
     let rows = sqlx::query(AssertSqlSafe(format!(
-        "select id, {tenant_col} from \"{}\"",
-        t.name()
+        "select {key}::text, {tenant}::text from {}",
+        quote(plan.name())
     )))
     .fetch_all(&mut *conn)
     .await
     .map_err(MigrateError::target(format!(
         "reading the keys of {}",
-        t.name()
+        plan.name()
     )))?;
+    let parse = |s: Option<String>, ty: &str, tag: Option<u8>| -> Option<i64> {
+        let s = s?;
+        if ty == "uuid" {
+            convert::legacy_key(tag, &convert::Val::Uuid(s.parse().ok()?))
+        } else {
+            s.parse().ok()
+        }
+    };
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
-        let id: uuid::Uuid = r.get(0);
-        let company: uuid::Uuid = r.get(1);
-        if let (Some(i), Some(c)) = (
-            ids::legacy_id(t, id),
-            ids::legacy_id(Table::Companies, company),
-        ) {
-            out.insert(i, c);
+        let id = parse(r.get(0), key_type, plan.key_tag());
+        let tenant = match plan.tenant {
+            TenantLink::Column(_) => parse(r.get(1), tenant_type, plan.tenant_tag),
+            TenantLink::Root => id,
+            TenantLink::None => None,
+        };
+        if let Some(i) = id {
+            out.insert(i, tenant);
         }
     }
     Ok(out)
@@ -248,7 +311,7 @@ struct TableOutcome {
 
 async fn run_table(
     conn: &mut PgConnection,
-    t: Table,
+    plan: &Plan,
     path: &Path,
     fingerprint: &str,
     parents: Arc<Parents>,
@@ -256,18 +319,19 @@ async fn run_table(
     pb: &ProgressBar,
 ) -> Result<TableOutcome, MigrateError> {
     let start = Instant::now();
+    let name = plan.name();
     let mut skip: HashSet<i64> = HashSet::new();
     let mut pg_rejects: Vec<RejectRecord> = Vec::new();
-    let triggers = target::has_user_triggers(conn, t).await?;
-    let indexes = target::deferrable_indexes(conn, t).await?;
-    let fks = target::foreign_keys(conn, t).await?;
+    let triggers = target::has_user_triggers(conn, name).await?;
+    let indexes = target::deferrable_indexes(conn, name).await?;
+    let fks = target::foreign_keys(conn, name).await?;
     let mut passes = 0;
     loop {
         passes += 1;
         pb.set_position(0);
         let outcome = pass(
             conn,
-            t,
+            plan,
             path,
             parents.clone(),
             Arc::new(skip.clone()),
@@ -276,15 +340,29 @@ async fn run_table(
             pb,
         )
         .await?;
+        let stop = |conv: ConvOut, all: Vec<RejectRecord>| {
+            let why = all
+                .iter()
+                .find(|r| r.row_absent())
+                .map(|r| format!("{} row {:?}: {}", r.table, r.legacy_key, r.reason))
+                .unwrap_or_default();
+            TableOutcome {
+                conv,
+                rejects: all,
+                stopped: Some(why),
+                passes,
+                seconds: start.elapsed().as_secs_f64(),
+            }
+        };
         match outcome {
             PassEnd::Copied(conv) => {
                 let mut all = pg_rejects.clone();
                 all.extend(conv.rejects.iter().cloned());
-                finish_table(conn, t, fingerprint, conv.sent.len() as u64, &all).await?;
+                finish_table(conn, name, fingerprint, conv.sent.len() as u64, &all).await?;
                 // Fresh statistics for the first queries after the migration.
                 exec(
                     conn,
-                    format!("analyze \"{}\"", t.name()),
+                    format!("analyze {}", quote(name)),
                     "analyzing the table",
                 )
                 .await?;
@@ -299,40 +377,15 @@ async fn run_table(
             PassEnd::Stopped(conv) => {
                 let mut all = pg_rejects.clone();
                 all.extend(conv.rejects.iter().cloned());
-                let why = all
-                    .first()
-                    .map(|r| format!("{} row {:?}: {}", r.table, r.legacy_key, r.reason))
-                    .unwrap_or_default();
-                return Ok(TableOutcome {
-                    conv,
-                    rejects: all,
-                    stopped: Some(why),
-                    passes,
-                    seconds: start.elapsed().as_secs_f64(),
-                });
+                return Ok(stop(conv, all));
             }
             PassEnd::Refused { conv, reject } => {
-                let id = reject.legacy_key;
-                pg_rejects.push(reject);
-                if on_error == OnError::Stop || id.is_none() {
-                    let why = format!(
-                        "{} row {:?}: {}",
-                        t.name(),
-                        id,
-                        pg_rejects
-                            .last()
-                            .map(|r| r.reason.clone())
-                            .unwrap_or_default()
-                    );
-                    return Ok(TableOutcome {
-                        conv,
-                        rejects: pg_rejects,
-                        stopped: Some(why),
-                        passes,
-                        seconds: start.elapsed().as_secs_f64(),
-                    });
+                let ids: Vec<Option<i64>> = reject.iter().map(|r| r.legacy_key).collect();
+                pg_rejects.extend(reject);
+                if on_error == OnError::Stop || ids.iter().any(Option::is_none) {
+                    return Ok(stop(conv, pg_rejects));
                 }
-                skip.insert(id.expect("checked"));
+                skip.extend(ids.into_iter().flatten());
             }
         }
     }
@@ -341,10 +394,11 @@ async fn run_table(
 enum PassEnd {
     Copied(ConvOut),
     Stopped(ConvOut),
-    /// PostgreSQL refused one row; the transaction is rolled back.
+    /// PostgreSQL refused a row, or rows lost their parent row in the same
+    /// table; the transaction is rolled back and the pass redone without them.
     Refused {
         conv: ConvOut,
-        reject: RejectRecord,
+        reject: Vec<RejectRecord>,
     },
 }
 
@@ -360,10 +414,65 @@ async fn exec(conn: &mut PgConnection, sql: String, what: &str) -> Result<(), Mi
 /// rebuilt after its COPY.
 type Deferred<'a> = &'a [(String, String)];
 
+/// Rows whose parent row in the same table did not make it into `sent`:
+/// repeated until no such row is left (a chain loses every link below a
+/// rejected row), each with the root cause.
+fn dangling_self_refs(
+    plan: &Plan,
+    conv: &ConvOut,
+    known: &HashMap<i64, String>,
+) -> Vec<RejectRecord> {
+    let mut present: HashSet<i64> = conv.sent.iter().map(|(id, _)| *id).collect();
+    let mut cause: HashMap<i64, String> = known.clone();
+    for r in &conv.rejects {
+        if let (Some(k), true) = (r.legacy_key, r.row_absent()) {
+            cause.entry(k).or_insert_with(|| root_cause(r));
+        }
+    }
+    let column = plan
+        .refs
+        .iter()
+        .find(|(_, p)| *p == plan.index)
+        .map(|(c, _)| plan.def.columns[*c].target.clone())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    loop {
+        let mut changed = false;
+        for &(child, parent) in &conv.self_refs {
+            if present.contains(&child) && !present.contains(&parent) {
+                present.remove(&child);
+                changed = true;
+                let c = cause.get(&parent).cloned();
+                let reason = match &c {
+                    Some(_) => format!("its parent row {parent} of the same table was rejected"),
+                    None => format!("orphan: row {parent} of the same table does not exist"),
+                };
+                cause.insert(
+                    child,
+                    c.clone()
+                        .unwrap_or_else(|| format!("{} {child}: {column}: {reason}", plan.name())),
+                );
+                out.push(RejectRecord {
+                    table: plan.name().to_string(),
+                    legacy_key: Some(child),
+                    column: column.clone(),
+                    value: serde_json::Value::from(parent),
+                    reason,
+                    stage: Stage::Orphan,
+                    cause: c,
+                });
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn pass(
     conn: &mut PgConnection,
-    t: Table,
+    plan: &Plan,
     path: &Path,
     parents: Arc<Parents>,
     skip: Arc<HashSet<i64>>,
@@ -371,11 +480,13 @@ async fn pass(
     (triggers, indexes, fks): (bool, Deferred<'_>, Deferred<'_>),
     pb: &ProgressBar,
 ) -> Result<PassEnd, MigrateError> {
+    let name = plan.name().to_string();
+    let qname = quote(&name);
     exec(conn, "begin".into(), "starting the table's transaction").await?;
     if triggers {
         exec(
             conn,
-            format!("alter table \"{}\" disable trigger user", t.name()),
+            format!("alter table {qname} disable trigger user"),
             "disabling user triggers for COPY",
         )
         .await?;
@@ -383,47 +494,43 @@ async fn pass(
     // Secondary indexes (not unique: those find duplicates by line) are
     // built once after the COPY instead of row by row, as pg_restore does;
     // inside this transaction, so a crash leaves them as they were.
-    for (name, _) in fks {
+    for (fk, _) in fks {
         exec(
             conn,
-            format!("alter table \"{}\" drop constraint {name}", t.name()),
+            format!("alter table {qname} drop constraint {fk}"),
             "dropping a foreign key for the load",
         )
         .await?;
     }
-    for (name, _) in indexes {
+    for (index, _) in indexes {
         exec(
             conn,
-            format!("drop index {name}"),
+            format!("drop index {index}"),
             "dropping a secondary index for the load",
         )
         .await?;
     }
-    let cols: Vec<String> = t
-        .def()
-        .target_columns()
-        .map(|c| format!("\"{c}\""))
-        .collect();
-    let stmt = format!("copy \"{}\" ({}) from stdin", t.name(), cols.join(", "));
+    let cols: Vec<String> = plan.def.target_columns().map(quote).collect();
+    let stmt = format!("copy {qname} ({}) from stdin", cols.join(", "));
     let mut copy = conn
         .copy_in_raw(&stmt)
         .await
-        .map_err(MigrateError::target(format!(
-            "starting COPY into {}",
-            t.name()
-        )))?;
+        .map_err(MigrateError::target(format!("starting COPY into {name}")))?;
 
     let (btx, brx) = std::sync::mpsc::sync_channel::<Vec<Raw>>(4);
     let (ctx, mut crx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let rpath: PathBuf = path.to_path_buf();
-    let reader = std::thread::spawn(move || source::read_table(&rpath, t, None, btx));
+    let rplan = plan.clone();
+    let reader = std::thread::spawn(move || source::read_table(&rpath, &rplan, None, btx));
     let cpb = pb.clone();
+    let cplan = plan.clone();
+    let cparents = parents.clone();
     let converter = std::thread::spawn(move || {
         convert_stage(
-            t,
+            &cplan,
             brx,
             ctx,
-            &parents,
+            &cparents,
             &skip,
             on_error == OnError::Stop,
             &cpb,
@@ -438,23 +545,22 @@ async fn pass(
         }
     }
     drop(crx);
+    let pipeline = |problem: String| MigrateError::Pipeline {
+        table: name.clone(),
+        problem,
+    };
     let joined = tokio::task::spawn_blocking(move || (converter.join(), reader.join()))
         .await
-        .map_err(|e| MigrateError::Pipeline {
-            table: t.name().into(),
-            problem: e.to_string(),
-        })?;
-    let conv = joined.0.map_err(|_| MigrateError::Pipeline {
-        table: t.name().into(),
-        problem: "the converter thread panicked".into(),
-    })?;
-    let read = joined.1.map_err(|_| MigrateError::Pipeline {
-        table: t.name().into(),
-        problem: "the reader thread panicked".into(),
-    })?;
+        .map_err(|e| pipeline(e.to_string()))?;
+    let conv = joined
+        .0
+        .map_err(|_| pipeline("the converter thread panicked".into()))?;
+    let read = joined
+        .1
+        .map_err(|_| pipeline("the reader thread panicked".into()))?;
     if let Some(e) = send_err {
         return Err(MigrateError::Target {
-            what: format!("sending COPY data into {}", t.name()),
+            what: format!("sending COPY data into {name}"),
             source: e,
         });
     }
@@ -470,15 +576,31 @@ async fn pass(
         exec(conn, "rollback".into(), "rolling back").await?;
         return Ok(PassEnd::Stopped(conv));
     }
+    let empty = HashMap::new();
+    let dangling = dangling_self_refs(
+        plan,
+        &conv,
+        parents.rejected.get(&plan.index).unwrap_or(&empty),
+    );
+    if !dangling.is_empty() {
+        let _ = copy
+            .abort("rows lost their parent row in the same table")
+            .await;
+        exec(conn, "rollback".into(), "rolling back").await?;
+        return Ok(PassEnd::Refused {
+            conv,
+            reject: dangling,
+        });
+    }
     match copy.finish().await {
         Ok(_) => {
             for (_, def) in indexes {
                 exec(conn, def.clone(), "rebuilding a secondary index").await?;
             }
-            for (name, def) in fks {
+            for (fk, def) in fks {
                 exec(
                     conn,
-                    format!("alter table \"{}\" add constraint {name} {def}", t.name()),
+                    format!("alter table {qname} add constraint {fk} {def}"),
                     "adding a foreign key back (validated over the whole table)",
                 )
                 .await?;
@@ -486,7 +608,7 @@ async fn pass(
             if triggers {
                 exec(
                     conn,
-                    format!("alter table \"{}\" enable trigger user", t.name()),
+                    format!("alter table {qname} enable trigger user"),
                     "re-enabling user triggers",
                 )
                 .await?;
@@ -494,12 +616,15 @@ async fn pass(
             Ok(PassEnd::Copied(conv))
         }
         Err(e) => {
-            let refused = row_refusal(&e, t, &conv.sent);
+            let refused = row_refusal(&e, &name, &conv.sent);
             exec(conn, "rollback".into(), "rolling back").await?;
             match refused {
-                Some(reject) => Ok(PassEnd::Refused { conv, reject }),
+                Some(reject) => Ok(PassEnd::Refused {
+                    conv,
+                    reject: vec![reject],
+                }),
                 None => Err(MigrateError::Target {
-                    what: format!("COPY into {}", t.name()),
+                    what: format!("COPY into {name}"),
                     source: e,
                 }),
             }
@@ -509,7 +634,7 @@ async fn pass(
 
 /// A COPY error that names one row (data exception or constraint
 /// violation with a line number) becomes that row's reject record.
-fn row_refusal(e: &sqlx::Error, t: Table, sent: &[(i64, i64)]) -> Option<RejectRecord> {
+fn row_refusal(e: &sqlx::Error, table: &str, sent: &[(i64, Option<i64>)]) -> Option<RejectRecord> {
     let d = e
         .as_database_error()?
         .try_downcast_ref::<PgDatabaseError>()?;
@@ -532,7 +657,7 @@ fn row_refusal(e: &sqlx::Error, t: Table, sent: &[(i64, i64)]) -> Option<RejectR
         .or_else(|| d.constraint().map(|c| format!("constraint {c}")))
         .unwrap_or_else(|| "-".into());
     Some(RejectRecord {
-        table: t.name().into(),
+        table: table.into(),
         legacy_key: Some(id),
         column,
         value: d
@@ -544,13 +669,14 @@ fn row_refusal(e: &sqlx::Error, t: Table, sent: &[(i64, i64)]) -> Option<RejectR
             d.message()
         ),
         stage: Stage::Postgres,
+        cause: None,
     })
 }
 
 /// Commit marker and rejects, then COMMIT: the table is now whole.
 async fn finish_table(
     conn: &mut PgConnection,
-    t: Table,
+    table: &str,
     fingerprint: &str,
     rows: u64,
     rejects: &[RejectRecord],
@@ -561,36 +687,42 @@ async fn finish_table(
         let cols: Vec<String> = rejects.iter().map(|r| r.column.clone()).collect();
         let reasons: Vec<String> = rejects.iter().map(|r| r.reason.clone()).collect();
         let values: Vec<String> = rejects.iter().map(|r| r.value.to_string()).collect();
+        let stages: Vec<String> = rejects
+            .iter()
+            .map(|r| r.stage.as_str().to_string())
+            .collect();
         sqlx::query(
-            "insert into harness_migration.rejects (table_name, legacy_key, column_name, reason, value)
-             select * from unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[])",
+            "insert into harness_migration.rejects (table_name, legacy_key, column_name, reason, value, stage)
+             select * from unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[])",
         )
         .bind(names)
         .bind(keys)
         .bind(cols)
         .bind(reasons)
         .bind(values)
+        .bind(stages)
         .execute(&mut *conn)
         .await
         .map_err(MigrateError::target("recording rejects"))?;
     }
+    let absent = rejects.iter().filter(|r| r.row_absent()).count();
     sqlx::query(
         "insert into harness_migration.tables (table_name, source_sha256, rows_copied, rows_rejected)
          values ($1, $2, $3, $4)",
     )
-    .bind(t.name())
+    .bind(table)
     .bind(fingerprint)
     .bind(rows as i64)
-    .bind(rejects.len() as i64)
+    .bind(absent as i64)
     .execute(&mut *conn)
     .await
-    .map_err(MigrateError::target(format!("writing the commit marker of {}", t.name())))?;
+    .map_err(MigrateError::target(format!("writing the commit marker of {table}")))?;
     exec(conn, "commit".into(), "committing the table").await
 }
 
 /// The converter thread: rules, orphan check, COPY text and digests.
 fn convert_stage(
-    t: Table,
+    plan: &Plan,
     rx: std::sync::mpsc::Receiver<Vec<Raw>>,
     tx: tokio::sync::mpsc::Sender<Vec<u8>>,
     parents: &Parents,
@@ -598,18 +730,8 @@ fn convert_stage(
     stop_on_reject: bool,
     pb: &ProgressBar,
 ) -> ConvOut {
-    let plan = Plan::new(t);
     let width = plan.legacy_width();
-    let refs: Vec<(usize, Table)> = t
-        .def()
-        .columns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| match c.kind {
-            Kind::Ref(p) => Some((i, p)),
-            _ => None,
-        })
-        .collect();
+    let name = plan.name().to_string();
     let mut out = ConvOut::default();
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
     let mut scratch = Vec::with_capacity(512);
@@ -620,12 +742,13 @@ fn convert_stage(
                 Ok(r) => r,
                 Err((key, rej)) => {
                     out.rejects.push(RejectRecord {
-                        table: t.name().into(),
+                        table: name.clone(),
                         legacy_key: key,
                         column: rej.column,
                         value: rej.value,
                         reason: rej.reason,
                         stage: Stage::Convert,
+                        cause: None,
                     });
                     if stop_on_reject {
                         out.stopped = true;
@@ -637,13 +760,27 @@ fn convert_stage(
             if skip.contains(&row.legacy_id) {
                 continue;
             }
-            if let Some(rej) = orphan(&row, &refs, t, parents) {
+            if let Some(rej) = orphan(&row, plan, parents, &mut out.self_refs) {
                 out.rejects.push(rej);
                 if stop_on_reject {
                     out.stopped = true;
                     break 'batches;
                 }
                 continue;
+            }
+            for cell in &row.nulled {
+                out.rejects.push(RejectRecord {
+                    table: name.clone(),
+                    legacy_key: Some(row.legacy_id),
+                    column: cell.column.clone(),
+                    value: cell.value.clone(),
+                    reason: format!(
+                        "{}; kept the row with this cell NULL (on_bad = \"null\")",
+                        cell.reason
+                    ),
+                    stage: Stage::Cell,
+                    cause: None,
+                });
             }
             out.unknown += u64::from(row.unknown_to_null);
             convert::to_copy(&row.vals, &mut buf);
@@ -667,32 +804,59 @@ fn convert_stage(
     out
 }
 
+/// The first reference of `row` that points nowhere: to a missing row, to
+/// a rejected row (with its root cause), or into another tenant. References
+/// within the table are collected for [`dangling_self_refs`].
 fn orphan(
     row: &convert::Row,
-    refs: &[(usize, Table)],
-    t: Table,
+    plan: &Plan,
     parents: &Parents,
+    self_refs: &mut Vec<(i64, i64)>,
 ) -> Option<RejectRecord> {
-    for &(i, parent) in refs {
-        let Val::Uuid(u) = &row.vals[i] else { continue };
-        let id = ids::legacy_id(parent, *u).expect("made by to_uuid");
-        let keys = parents.get(&parent)?;
-        let column = t.def().columns[i].target;
-        let problem = match keys.get(&id) {
-            None => format!("orphan: {parent} {id} does not exist in the target (missing, or rejected itself)"),
-            Some(owner) if parent != Table::Companies && *owner != row.tenant => format!(
-                "cross-tenant reference: {parent} {id} belongs to company {owner}, this row to company {}",
-                row.tenant
+    for &(i, parent) in &plan.refs {
+        let Some(id) = plan.ref_of(i, &row.vals[i]) else {
+            continue;
+        };
+        if parent == plan.index {
+            self_refs.push((row.legacy_id, id));
+            continue;
+        }
+        let column = &plan.def.columns[i].target;
+        let keys = parents.keys.get(&parent)?;
+        let rejected = parents.rejected.get(&parent).and_then(|m| m.get(&id));
+        let root_ref = plan.tenant == TenantLink::Column(i);
+        let (problem, cause) = match keys.get(&id) {
+            None => match rejected {
+                Some(c) => (
+                    format!("its parent row {id} ({column}) was rejected"),
+                    Some(c.clone()),
+                ),
+                None => (
+                    format!(
+                        "orphan: {} row {id} ({column}) does not exist in the legacy file",
+                        plan.parent_name(i)
+                    ),
+                    None,
+                ),
+            },
+            Some(owner) if !root_ref && owner.is_some() && row.tenant.is_some() && *owner != row.tenant => (
+                format!(
+                    "cross-tenant reference: row {id} ({column}) belongs to tenant {}, this row to tenant {}",
+                    owner.unwrap_or_default(),
+                    row.tenant.unwrap_or_default()
+                ),
+                None,
             ),
             Some(_) => continue,
         };
         return Some(RejectRecord {
-            table: t.name().into(),
+            table: plan.name().to_string(),
             legacy_key: Some(row.legacy_id),
-            column: column.into(),
+            column: column.clone(),
             value: serde_json::Value::from(id),
             reason: problem,
             stage: Stage::Orphan,
+            cause,
         });
     }
     None

@@ -7,9 +7,9 @@
 //! 1. [`source`]: open the legacy file read-only and prove it is whole and
 //!    has the app's tables *before* the target is touched (bad input changes
 //!    nothing).
-//! 2. [`target`]: connect, apply `fixtures::schema::MIGRATOR`, create the
-//!    `harness_migration` bookkeeping schema, switch to the migration role
-//!    `portal_owner` (COPY into RLS tables needs a role RLS does not bind),
+//! 2. [`target`]: connect, apply the app folder's migrations, create the
+//!    `harness_migration` bookkeeping schema, switch to the app's owner
+//!    role (COPY into RLS tables needs a role RLS does not bind),
 //!    and decide per table: already done by this file (skip), empty (copy),
 //!    holding other data (refuse, before writing anything).
 //! 3. [`copy`]: per table, in foreign-key order, three stages at once: a
@@ -26,13 +26,15 @@
 //! 6. [`export`]: PostgreSQL back to the legacy SQLite shape.
 //! 7. [`summary`]: progress bars and the final pgloader-like table.
 //!
-//! The column map and conversion kinds come from `fixtures::schema::TABLES`
-//! (shared with the generator and writers), so a column added there reaches
-//! every stage.
+//! Everything about the app (tables, columns, rules, tenant, roles) comes
+//! from its folder ([`crate::app::App`]); nothing here names an app's
+//! table, column or role. [`keys`] makes reversible UUID keys for tables
+//! whose mapping asks for them.
 
 pub mod convert;
 pub mod copy;
 pub mod export;
+pub mod keys;
 pub mod reject;
 pub mod source;
 pub mod summary;
@@ -96,6 +98,13 @@ pub struct TableReport {
     /// Rows in PostgreSQL after the run.
     pub rows_copied: u64,
     pub rejects: u64,
+    /// Rejected rows whose own values were refused (the rest were rejected
+    /// only because a row they reference was).
+    #[serde(default)]
+    pub root_rejects: u64,
+    /// Cells no rule accepted, kept as NULL by the column's `on_bad = "null"`.
+    #[serde(default)]
+    pub cells_nulled: u64,
     /// "Unknown" timestamps (0, '') that became NULL by rule.
     pub unknown_to_null: u64,
     /// COPY bytes sent (final pass).
@@ -120,8 +129,16 @@ impl TableReport {
 /// The account of one migration run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MigrationReport {
+    /// The app folder the run read.
+    #[serde(default)]
+    pub app: String,
     pub tables: Vec<TableReport>,
     pub rejects: u64,
+    /// Rows rejected for their own values (see [`TableReport::root_rejects`]).
+    #[serde(default)]
+    pub root_rejects: u64,
+    #[serde(default)]
+    pub cells_nulled: u64,
     pub reject_path: PathBuf,
     /// Set when `--on-error stop` stopped the run: which table and why.
     pub stopped: Option<String>,
@@ -156,8 +173,14 @@ impl MigrationReport {
 pub enum MigrateError {
     #[error("legacy file {path}: {problem}")]
     BadSource { path: PathBuf, problem: String },
-    #[error("legacy file {path} has no table {table}: it is not the legacy app's database (or an older schema); nothing was changed")]
-    MissingTable { path: PathBuf, table: String },
+    #[error("legacy file {path} has no table {table:?}, which the app folder {app} maps: it is not that app's database (or the mapping is for another version of it); nothing was changed. Draft a folder for this file with `harness init DIR --from {path}`")]
+    MissingTable {
+        path: PathBuf,
+        table: String,
+        app: PathBuf,
+    },
+    #[error(transparent)]
+    App(#[from] crate::app::AppError),
     #[error(
         "reading legacy table {table} failed: {source}; is the file being written or damaged?"
     )]
@@ -209,6 +232,7 @@ impl MigrateError {
         match self {
             MigrateError::BadSource { .. }
             | MigrateError::MissingTable { .. }
+            | MigrateError::App(_)
             | MigrateError::TargetNotEmpty { .. } => exit_codes::BAD_INPUT,
             MigrateError::Connect { .. } | MigrateError::Schema { .. } => exit_codes::SETUP_FAILED,
             _ => exit_codes::INTERNAL,

@@ -9,7 +9,11 @@
 //! was unreadable), `column`, `value`, `reason`, `stage` (`convert`: a
 //! conversion rule refused it; `orphan`: its parent row is missing or
 //! belongs to another tenant; `postgres`: PostgreSQL refused it, e.g. a
-//! duplicate under a unique index or a CHECK).
+//! duplicate under a unique index or a CHECK; `cell`: the row moved, but
+//! this cell no rule accepted became NULL, as its column's `on_bad = "null"`
+//! says), and `cause`: for a row rejected only because a row it references
+//! was, that row and its reason (the root cause, so one bad parent does not
+//! read as thousands of unexplained orphans).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -26,6 +30,7 @@ pub enum Stage {
     Convert,
     Orphan,
     Postgres,
+    Cell,
 }
 
 impl Stage {
@@ -34,6 +39,7 @@ impl Stage {
             Stage::Convert => "convert",
             Stage::Orphan => "orphan",
             Stage::Postgres => "postgres",
+            Stage::Cell => "cell",
         }
     }
 }
@@ -47,6 +53,21 @@ pub struct RejectRecord {
     pub value: serde_json::Value,
     pub reason: String,
     pub stage: Stage,
+    /// The rejected row this one was rejected for (`table key: reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+impl RejectRecord {
+    /// Whether the row itself stays out of the target (a `cell` record's row moved).
+    pub fn row_absent(&self) -> bool {
+        self.stage != Stage::Cell
+    }
+
+    /// Whether the row was refused for its own values, not its parent's.
+    pub fn is_root(&self) -> bool {
+        self.row_absent() && self.cause.is_none()
+    }
 }
 
 /// Appends records as they are decided (flushed per record: a crash must

@@ -1,22 +1,21 @@
 //! The legacy side: open a SQLite file read-only, prove it is a whole
-//! SQLite database with the app's tables and columns before anything is
-//! written anywhere, and stream a table's rows in legacy id order.
+//! SQLite database with the tables and columns the app's mapping reads before anything is
+//! written anywhere, and stream a table's rows in legacy key order.
 //!
 //! Streaming runs on its own OS thread (rusqlite is blocking) and hands
 //! batches of rows to the converter through a bounded channel, so memory
 //! stays flat whatever the file's size and reading overlaps converting and
 //! writing.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 
-use fixtures::schema::Table;
 use rusqlite::{Connection, OpenFlags};
 
-use super::convert::Raw;
+use super::convert::{Plan, Raw};
 use super::MigrateError;
+use crate::app::{quote, App, TenantLink};
 
 /// Rows per batch handed from the reader to the converter.
 pub const BATCH_ROWS: usize = 2048;
@@ -25,8 +24,8 @@ pub const BATCH_ROWS: usize = 2048;
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
-    /// Rows per table at open time.
-    pub counts: BTreeMap<Table, u64>,
+    /// Rows per mapped table (mapping order) at open time.
+    pub counts: Vec<u64>,
 }
 
 pub fn connect(path: &Path) -> Result<Connection, MigrateError> {
@@ -40,11 +39,29 @@ pub fn connect(path: &Path) -> Result<Connection, MigrateError> {
     })
 }
 
+/// A legacy column in SQL: quoted, except SQLite's names for the rowid
+/// (`rowid`, `_rowid_`, `oid`), written bare: that is the spelling SQLite
+/// documents for the rowid of a table without an integer key.
+pub fn legacy_ident(name: &str) -> String {
+    if is_rowid(name) {
+        name.to_string()
+    } else {
+        quote(name)
+    }
+}
+
+/// Whether `name` is one of SQLite's names for the rowid.
+pub fn is_rowid(name: &str) -> bool {
+    ["rowid", "_rowid_", "oid"]
+        .iter()
+        .any(|r| name.eq_ignore_ascii_case(r))
+}
+
 impl Source {
-    /// Open and validate; `integrity` runs SQLite's `quick_check` over every
-    /// page (a corrupt page found midway would otherwise leave a half-done
-    /// migration).
-    pub fn open(path: &Path, integrity: bool) -> Result<Source, MigrateError> {
+    /// Open and validate against the app's mapping; `integrity` runs
+    /// SQLite's `quick_check` over every page (a corrupt page found midway
+    /// would otherwise leave a half-done migration).
+    pub fn open(path: &Path, app: &App, integrity: bool) -> Result<Source, MigrateError> {
         let bad = |problem: String| MigrateError::BadSource {
             path: path.to_path_buf(),
             problem,
@@ -72,35 +89,36 @@ impl Source {
                 )));
             }
         }
-        let mut counts = BTreeMap::new();
-        for t in Table::ALL {
+        let mut counts = Vec::new();
+        for t in &app.mapping.tables {
+            let legacy = t.legacy_name();
             let cols: Vec<String> = db
-                .prepare(&format!(
-                    "select name from pragma_table_info('{}')",
-                    t.name()
-                ))
-                .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
+                .prepare("select name from pragma_table_xinfo(?1)")
+                .and_then(|mut s| s.query_map([legacy], |r| r.get::<_, String>(0))?.collect())
                 .map_err(|e| bad(format!("cannot read its schema: {e}")))?;
             if cols.is_empty() {
                 return Err(MigrateError::MissingTable {
                     path: path.to_path_buf(),
-                    table: t.name().to_string(),
+                    table: legacy.to_string(),
+                    app: app.dir.clone(),
                 });
             }
-            for want in t.def().legacy_columns() {
-                if !cols.iter().any(|c| c == want) {
+            for want in t.legacy_columns() {
+                if !is_rowid(want) && !cols.iter().any(|c| c == want) {
                     return Err(bad(format!(
-                        "table {} has no column {want}; it is not the legacy app's schema",
-                        t.name()
+                        "table {legacy:?} has no column {want:?}, which {} maps; is this the app's file, or does the mapping need the column's new name?",
+                        app.dir.join("mapping.toml").display()
                     )));
                 }
             }
             let n: i64 = db
-                .query_row(&format!("select count(*) from \"{}\"", t.name()), [], |r| {
-                    r.get(0)
-                })
-                .map_err(|e| bad(format!("cannot count {}: {e}", t.name())))?;
-            counts.insert(t, n as u64);
+                .query_row(
+                    &format!("select count(*) from {}", quote(legacy)),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| bad(format!("cannot count {legacy}: {e}")))?;
+            counts.push(n as u64);
         }
         Ok(Source {
             path: path.to_path_buf(),
@@ -109,41 +127,46 @@ impl Source {
     }
 }
 
-/// The SELECT that reads a table's legacy columns in id order, optionally
-/// for one tenant.
-pub fn select_sql(table: Table, tenant: Option<i64>) -> String {
-    let cols: Vec<String> = table
-        .def()
-        .legacy_columns()
-        .map(|c| format!("\"{c}\""))
-        .collect();
-    let filter = match (tenant, table.is_tenant_child()) {
-        (Some(t), true) => format!(" where company_id = {t}"),
-        (Some(t), false) => format!(" where id = {t}"),
-        (None, _) => String::new(),
+/// The SELECT that reads a table's legacy columns in key order, optionally
+/// for one tenant (`Some(None)`: rows without a tenant).
+pub fn select_sql(plan: &Plan, tenant: Option<Option<i64>>) -> String {
+    let cols: Vec<String> = plan.def.legacy_columns().map(legacy_ident).collect();
+    let key = legacy_ident(&plan.def.columns[plan.key_col].legacy[0]);
+    let filter = match (tenant, plan.tenant) {
+        (Some(Some(t)), TenantLink::Root) => format!(" where {key} = {t}"),
+        (Some(Some(t)), TenantLink::Column(i)) => format!(
+            " where {} = {t}",
+            legacy_ident(&plan.def.columns[i].legacy[0])
+        ),
+        (Some(None), TenantLink::Column(i)) => format!(
+            " where {} is null",
+            legacy_ident(&plan.def.columns[i].legacy[0])
+        ),
+        (Some(Some(_)), TenantLink::None) => " where false".to_string(),
+        _ => String::new(),
     };
     format!(
-        "select {} from \"{}\"{filter} order by id",
+        "select {} from {}{filter} order by {key}",
         cols.join(", "),
-        table.name()
+        quote(plan.def.legacy_name())
     )
 }
 
-/// Read every row of `table` into `tx` as flat batches (`width` values a
-/// row). Stops early, without error, when the receiver hangs up.
+/// Read every row of the plan's table into `tx` as flat batches (`width`
+/// values a row). Stops early, without error, when the receiver hangs up.
 pub fn read_table(
     path: &Path,
-    table: Table,
-    tenant: Option<i64>,
+    plan: &Plan,
+    tenant: Option<Option<i64>>,
     tx: SyncSender<Vec<Raw>>,
 ) -> Result<u64, MigrateError> {
     let db = connect(path)?;
-    let width = table.def().legacy_columns().count();
+    let width = plan.legacy_width();
     let err = |e: rusqlite::Error| MigrateError::Read {
-        table: table.name().to_string(),
+        table: plan.def.legacy_name().to_string(),
         source: e,
     };
-    let mut stmt = db.prepare(&select_sql(table, tenant)).map_err(err)?;
+    let mut stmt = db.prepare(&select_sql(plan, tenant)).map_err(err)?;
     let mut rows = stmt.query([]).map_err(err)?;
     let mut batch = Vec::with_capacity(BATCH_ROWS * width);
     let mut n = 0u64;

@@ -3,8 +3,8 @@
 //! migration role.
 //!
 //! Bookkeeping lives in its own schema, `harness_migration`, so it never
-//! mixes with the app's tables (RLS audits scan for `company_id`; these
-//! tables have none):
+//! mixes with the app's tables (RLS audits scan for the tenant column;
+//! these tables have none):
 //! - `harness_migration.tables`: one row per table finished, written in the
 //!   same transaction as the table's COPY: present means the table is whole.
 //! - `harness_migration.rejects`: the rows each finished table refused, so
@@ -13,14 +13,11 @@
 
 use std::collections::HashMap;
 
-use fixtures::schema::Table;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, Row};
 
 use super::MigrateError;
-
-/// The migration role created by the RLS migrations (0100+).
-pub const MIGRATION_ROLE: &str = "portal_owner";
+use crate::app::{quote, App};
 
 /// A readable name for a target, without its password.
 pub fn describe(opts: &PgConnectOptions) -> String {
@@ -47,9 +44,10 @@ pub async fn connect(opts: &PgConnectOptions) -> Result<PgConnection, MigrateErr
         })
 }
 
-/// Apply the schema migrations and create the bookkeeping schema.
-pub async fn prepare(conn: &mut PgConnection) -> Result<(), MigrateError> {
-    fixtures::schema::MIGRATOR
+/// Apply the app's schema migrations and create the bookkeeping schema.
+pub async fn prepare(conn: &mut PgConnection, app: &App) -> Result<(), MigrateError> {
+    app.migrator()
+        .await?
         .run(&mut *conn)
         .await
         .map_err(|source| MigrateError::Schema { source })?;
@@ -66,7 +64,8 @@ pub async fn prepare(conn: &mut PgConnection) -> Result<(), MigrateError> {
              legacy_key bigint,
              column_name text not null,
              reason text not null,
-             value text);",
+             value text);
+         alter table harness_migration.rejects add column if not exists stage text;",
     )
     .execute(&mut *conn)
     .await
@@ -82,37 +81,39 @@ pub async fn prepare(conn: &mut PgConnection) -> Result<(), MigrateError> {
 /// creates it as the login user; verification only reads).
 pub async fn become_migration_role(
     conn: &mut PgConnection,
+    role: &str,
     grant: bool,
 ) -> Result<String, MigrateError> {
     let can: bool = sqlx::query_scalar(
         "select exists (select 1 from pg_roles where rolname = $1)
             and pg_has_role(current_user, $1, 'MEMBER')",
     )
-    .bind(MIGRATION_ROLE)
+    .bind(role)
     .fetch_one(&mut *conn)
     .await
     .map_err(MigrateError::target("looking up the migration role"))?;
+    let r = quote(role);
     if can {
         if grant {
-            sqlx::raw_sql(
-                "grant usage, create on schema harness_migration to portal_owner;
-                 grant all on all tables in schema harness_migration to portal_owner;",
-            )
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "grant usage, create on schema harness_migration to {r};
+                 grant all on all tables in schema harness_migration to {r};"
+            )))
             .execute(&mut *conn)
             .await
-            .map_err(MigrateError::target(
-                "granting the bookkeeping schema to portal_owner",
-            ))?;
+            .map_err(MigrateError::target(format!(
+                "granting the bookkeeping schema to {role}"
+            )))?;
         }
-        sqlx::raw_sql("set role portal_owner")
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("set role {r}")))
             .execute(&mut *conn)
             .await
-            .map_err(MigrateError::target(
-                "switching to the migration role portal_owner",
-            ))?;
+            .map_err(MigrateError::target(format!(
+                "switching to the migration role {role}"
+            )))?;
     } else {
         tracing::warn!(
-            "role {MIGRATION_ROLE} does not exist (or this login cannot use it): writing as the login user"
+            "role {role} (the app's owner role) does not exist (or this login cannot use it): writing as the login user"
         );
     }
     let who: String = sqlx::query_scalar("select current_user::text")
@@ -135,64 +136,60 @@ pub enum TableState {
     Foreign,
 }
 
+/// Per mapped table (mapping order), what the target holds.
 pub async fn table_states(
     conn: &mut PgConnection,
-) -> Result<HashMap<Table, TableState>, MigrateError> {
+    app: &App,
+) -> Result<Vec<TableState>, MigrateError> {
     let done: Vec<(String, String, i64)> = sqlx::query_as(
         "select table_name, source_sha256, rows_copied from harness_migration.tables",
     )
     .fetch_all(&mut *conn)
     .await
     .map_err(MigrateError::target("reading harness_migration.tables"))?;
-    let mut out = HashMap::new();
-    for t in Table::ALL {
-        if let Some((_, fp, rows)) = done.iter().find(|(n, _, _)| n == t.name()) {
-            out.insert(
-                t,
-                TableState::Done {
-                    fingerprint: fp.clone(),
-                    rows: *rows as u64,
-                },
-            );
+    let mut out = Vec::new();
+    for t in &app.mapping.tables {
+        if let Some((_, fp, rows)) = done.iter().find(|(n, _, _)| *n == t.name) {
+            out.push(TableState::Done {
+                fingerprint: fp.clone(),
+                rows: *rows as u64,
+            });
             continue;
         }
         let any: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "select exists (select 1 from \"{}\")",
-            t.name()
+            "select exists (select 1 from {})",
+            quote(&t.name)
         )))
         .fetch_one(&mut *conn)
         .await
-        .map_err(MigrateError::target(format!("looking into {}", t.name())))?;
-        out.insert(
-            t,
-            if any {
-                TableState::Foreign
-            } else {
-                TableState::Empty
-            },
-        );
+        .map_err(MigrateError::target(format!(
+            "looking into {}; does the app's migrations/ create it?",
+            t.name
+        )))?;
+        out.push(if any {
+            TableState::Foreign
+        } else {
+            TableState::Empty
+        });
     }
     Ok(out)
 }
 
 /// Whether the table has user triggers (disabled during COPY: an audit or
 /// `updated_at` trigger would change rows the digests promise unchanged).
-pub async fn has_user_triggers(
-    conn: &mut PgConnection,
-    table: Table,
-) -> Result<bool, MigrateError> {
+pub async fn has_user_triggers(conn: &mut PgConnection, table: &str) -> Result<bool, MigrateError> {
     sqlx::query_scalar("select exists (select 1 from pg_trigger where tgrelid = $1::regclass and not tgisinternal)")
-        .bind(table.name())
+        .bind(quote(table))
         .fetch_one(&mut *conn)
         .await
-        .map_err(MigrateError::target(format!("reading triggers of {}", table.name())))
+        .map_err(MigrateError::target(format!("reading triggers of {table}")))
 }
 
 /// Non-unique indexes that back no constraint, as (quoted name, CREATE
 /// statement): safe to drop for a bulk load and rebuild after it.
 pub async fn deferrable_indexes(
     conn: &mut PgConnection,
-    table: Table,
+    table: &str,
 ) -> Result<Vec<(String, String)>, MigrateError> {
     sqlx::query_as(
         "select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
@@ -201,12 +198,11 @@ pub async fn deferrable_indexes(
            and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)
          order by 1",
     )
-    .bind(table.name())
+    .bind(quote(table))
     .fetch_all(&mut *conn)
     .await
     .map_err(MigrateError::target(format!(
-        "reading the indexes of {}",
-        table.name()
+        "reading the indexes of {table}"
     )))
 }
 
@@ -215,25 +211,24 @@ pub async fn deferrable_indexes(
 /// already refused by the converter), as pg_restore orders it.
 pub async fn foreign_keys(
     conn: &mut PgConnection,
-    table: Table,
+    table: &str,
 ) -> Result<Vec<(String, String)>, MigrateError> {
     sqlx::query_as(
         "select quote_ident(conname), pg_get_constraintdef(oid)
          from pg_constraint where conrelid = $1::regclass and contype = 'f' order by 1",
     )
-    .bind(table.name())
+    .bind(quote(table))
     .fetch_all(&mut *conn)
     .await
     .map_err(MigrateError::target(format!(
-        "reading the foreign keys of {}",
-        table.name()
+        "reading the foreign keys of {table}"
     )))
 }
 
-/// Legacy keys each finished table rejected.
+/// Legacy keys of the rows each finished table left out (by target table name).
 pub async fn rejected_keys(
     conn: &mut PgConnection,
-) -> Result<HashMap<Table, Vec<i64>>, MigrateError> {
+) -> Result<HashMap<String, Vec<i64>>, MigrateError> {
     let present: bool =
         sqlx::query_scalar("select to_regclass('harness_migration.rejects') is not null")
             .fetch_one(&mut *conn)
@@ -241,21 +236,20 @@ pub async fn rejected_keys(
             .map_err(MigrateError::target(
                 "looking for harness_migration.rejects",
             ))?;
-    let mut out: HashMap<Table, Vec<i64>> = HashMap::new();
+    let mut out: HashMap<String, Vec<i64>> = HashMap::new();
     if !present {
         return Ok(out);
     }
     let rows = sqlx::query(
-        "select table_name, legacy_key from harness_migration.rejects where legacy_key is not null",
+        "select table_name, legacy_key from harness_migration.rejects
+         where legacy_key is not null and stage is distinct from 'cell'",
     )
     .fetch_all(&mut *conn)
     .await
     .map_err(MigrateError::target("reading harness_migration.rejects"))?;
     for r in rows {
         let name: String = r.get(0);
-        if let Some(t) = Table::from_name(&name) {
-            out.entry(t).or_default().push(r.get(1));
-        }
+        out.entry(name).or_default().push(r.get(1));
     }
     Ok(out)
 }

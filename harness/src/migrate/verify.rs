@@ -14,8 +14,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use fixtures::ids;
-use fixtures::schema::{Kind, Table};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgRow};
@@ -24,6 +22,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use super::convert::{self, Plan, Raw, Val};
 use super::source::{self, Source};
 use super::{target, MigrateError};
+use crate::app::{quote, App, Rule, TenantLink};
 
 /// Rows and digest sum of a group.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,8 +42,8 @@ impl Agg {
     }
 }
 
-/// Per tenant (legacy company id) aggregates of one table.
-pub type Digests = HashMap<i64, Agg>;
+/// Per tenant (legacy tenant id; `None`: rows of no tenant) aggregates of one table.
+pub type Digests = HashMap<Option<i64>, Agg>;
 
 /// How one row differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +70,8 @@ pub struct RowDiff {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mismatch {
     pub table: String,
-    /// Legacy company id (None: rows whose tenant is not from the migration).
+    /// Legacy tenant id (None: rows without a tenant, or whose tenant is
+    /// not from the migration).
     pub tenant: Option<i64>,
     pub source_rows: u64,
     pub target_rows: u64,
@@ -108,19 +108,21 @@ impl VerifyReport {
 
 /// Verify a legacy file against its migrated copy.
 pub async fn verify(
+    app: &App,
     source: &Path,
     target: &PgConnectOptions,
 ) -> Result<VerifyReport, MigrateError> {
     let p = source.to_path_buf();
-    tokio::task::spawn_blocking(move || Source::open(&p, false))
+    let a = app.clone();
+    tokio::task::spawn_blocking(move || Source::open(&p, &a, false))
         .await
         .map_err(|e| MigrateError::Pipeline {
             table: "-".into(),
             problem: e.to_string(),
         })??;
     let mut conn = target::connect(target).await?;
-    target::become_migration_role(&mut conn, false).await?;
-    let r = verify_with(source, &mut conn, HashMap::new()).await;
+    target::become_migration_role(&mut conn, &app.toml.roles.owner, false).await?;
+    let r = verify_with(app, source, &mut conn, HashMap::new()).await;
     target::close(conn).await;
     r
 }
@@ -128,60 +130,54 @@ pub async fn verify(
 /// Verify with source digests already computed for some tables (the
 /// migration computes them while converting).
 pub(crate) async fn verify_with(
+    app: &App,
     path: &Path,
     conn: &mut PgConnection,
-    mut known: HashMap<Table, Digests>,
+    mut known: HashMap<usize, Digests>,
 ) -> Result<VerifyReport, MigrateError> {
     let rejected = target::rejected_keys(conn).await?;
     let mut report = VerifyReport::default();
-    for t in Table::ALL {
+    for plan in Plan::all(app) {
+        let name = plan.name().to_string();
         let skip: HashSet<i64> = rejected
-            .get(&t)
+            .get(&name)
             .map(|v| v.iter().copied().collect())
             .unwrap_or_default();
-        let src = match known.remove(&t) {
+        let src = match known.remove(&plan.index) {
             Some(d) => d,
             None => {
-                let s = source_rows(path, t, None, skip.clone(), false).await?;
+                let s = source_rows(path, &plan, None, skip.clone(), false).await?;
                 report.unrecorded_rejects.extend(s.problems);
                 s.digests
             }
         };
-        let tgt = target_rows(conn, t, None, false).await?;
+        let tgt = target_rows(conn, &plan, None, false).await?;
         let (sa, ta) = (total(&src), total(&tgt.digests));
         report.tables.push(TableVerify {
-            table: t.name().into(),
+            table: name.clone(),
             source_rows: sa.rows,
             target_rows: ta.rows,
             source_digest: format!("{:032x}", sa.sum),
             target_digest: format!("{:032x}", ta.sum),
             tenants: src.len(),
         });
-        let tenants: BTreeSet<i64> = src.keys().chain(tgt.digests.keys()).copied().collect();
+        let tenants: BTreeSet<Option<i64>> =
+            src.keys().chain(tgt.digests.keys()).copied().collect();
         for tenant in tenants {
             let (a, b) = (
                 src.get(&tenant).copied().unwrap_or_default(),
                 tgt.digests.get(&tenant).copied().unwrap_or_default(),
             );
             if a != b {
-                let rows = locate(path, conn, t, tenant, &skip).await?;
+                let rows = locate(path, conn, &plan, tenant, &skip).await?;
                 report.mismatches.push(Mismatch {
-                    table: t.name().into(),
-                    tenant: Some(tenant),
+                    table: name.clone(),
+                    tenant,
                     source_rows: a.rows,
                     target_rows: b.rows,
                     rows,
                 });
             }
-        }
-        if tgt.foreign_tenant.rows > 0 {
-            report.mismatches.push(Mismatch {
-                table: t.name().into(),
-                tenant: None,
-                source_rows: 0,
-                target_rows: tgt.foreign_tenant.rows,
-                rows: vec![],
-            });
         }
     }
     Ok(report)
@@ -202,24 +198,24 @@ pub struct Side {
     /// (legacy id, digest, values), sorted by id; kept only when asked.
     pub rows: Vec<(Option<i64>, u128, Vec<Val>)>,
     pub problems: Vec<String>,
-    /// PostgreSQL rows whose tenant is not a migrated company.
-    pub foreign_tenant: Agg,
 }
 
 /// Read and convert the legacy side (a reader thread feeding this one).
 pub async fn source_rows(
     path: &Path,
-    t: Table,
-    tenant: Option<i64>,
+    plan: &Plan,
+    tenant: Option<Option<i64>>,
     rejected: HashSet<i64>,
     keep: bool,
 ) -> Result<Side, MigrateError> {
     let path = path.to_path_buf();
+    let plan = plan.clone();
+    let name = plan.name().to_string();
     tokio::task::spawn_blocking(move || {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Raw>>(4);
         let rp = path.clone();
-        let reader = std::thread::spawn(move || source::read_table(&rp, t, tenant, tx));
-        let plan = Plan::new(t);
+        let rplan = plan.clone();
+        let reader = std::thread::spawn(move || source::read_table(&rp, &rplan, tenant, tx));
         let width = plan.legacy_width();
         let mut side = Side::default();
         let mut scratch = Vec::new();
@@ -240,7 +236,7 @@ pub async fn source_rows(
                         if key.is_none_or(|k| !rejected.contains(&k)) {
                             side.problems.push(format!(
                                 "{} row {key:?} fails conversion ({}: {}) but is not recorded as rejected",
-                                t.name(),
+                                plan.name(),
                                 rej.column,
                                 rej.reason
                             ));
@@ -250,95 +246,126 @@ pub async fn source_rows(
             }
         }
         reader.join().map_err(|_| MigrateError::Pipeline {
-            table: t.name().into(),
+            table: plan.name().into(),
             problem: "the reader thread panicked".into(),
         })??;
         Ok(side)
     })
     .await
     .map_err(|e| MigrateError::Pipeline {
-        table: t.name().into(),
+        table: name,
         problem: e.to_string(),
     })?
 }
 
-/// The SELECT list that reads a table back typed.
-pub fn select_target_sql(t: Table, tenant: Option<uuid::Uuid>) -> String {
+/// A target value as a SQL literal (keys and tenant ids only).
+fn sql_literal(v: &Val) -> String {
+    match v {
+        Val::Uuid(u) => format!("'{u}'::uuid"),
+        Val::Int(i) => i.to_string(),
+        _ => unreachable!("keys are UUIDs or integers"),
+    }
+}
+
+/// The SELECT list that reads a table back typed, optionally for one
+/// tenant (`Some(None)`: rows without a tenant).
+pub fn select_target_sql(plan: &Plan, tenant: Option<Option<i64>>) -> String {
     let mut exprs = Vec::new();
-    for c in t.def().columns {
-        let q = format!("\"{}\"", c.target);
-        match c.kind {
-            Kind::Point => {
+    for c in &plan.def.columns {
+        let q = quote(&c.target);
+        match c.rule {
+            Rule::Point => {
                 exprs.push(format!("({q})[0]"));
                 exprs.push(format!("({q})[1]"));
             }
-            Kind::Numeric { .. } | Kind::Json | Kind::Inet => exprs.push(format!("{q}::text")),
+            Rule::Numeric { .. } | Rule::Jsonb | Rule::Inet => exprs.push(format!("{q}::text")),
             _ => exprs.push(q),
         }
     }
-    let filter = match (tenant, t.is_tenant_child()) {
-        (Some(u), true) => format!(" where company_id = '{u}'"),
-        (Some(u), false) => format!(" where id = '{u}'"),
-        (None, _) => String::new(),
+    let key = quote(&plan.def.columns[plan.key_col].target);
+    let filter = match (tenant, plan.tenant) {
+        (Some(Some(t)), TenantLink::Root) => {
+            format!(" where {key} = {}", sql_literal(&plan.key_val(t)))
+        }
+        (Some(Some(t)), TenantLink::Column(i)) => format!(
+            " where {} = {}",
+            quote(&plan.def.columns[i].target),
+            sql_literal(&plan.tenant_val(t))
+        ),
+        // Rows of no tenant, and rows whose tenant the migration did not make.
+        (Some(None), TenantLink::Column(i)) => {
+            let col = quote(&plan.def.columns[i].target);
+            match plan.tenant_tag {
+                Some(tag) => format!(
+                    " where {col} is null or substr(uuid_send({col}), 1, 5) <> '\\x5eed7ab1{tag:02x}'::bytea"
+                ),
+                None => format!(" where {col} is null"),
+            }
+        }
+        (Some(Some(_)), TenantLink::None) => " where false".to_string(),
+        _ => String::new(),
     };
-    format!("select {} from \"{}\"{filter}", exprs.join(", "), t.name())
+    format!(
+        "select {} from {}{filter}",
+        exprs.join(", "),
+        quote(plan.name())
+    )
 }
 
-/// A row read back: legacy id, legacy tenant (None: not made by the
-/// migration) and values.
+/// A row read back: legacy key (None: not made by the migration), legacy
+/// tenant and values.
 pub type Decoded = (Option<i64>, Option<i64>, Vec<Val>);
 
-/// Decode one PostgreSQL row into its legacy id, tenant and values.
-pub fn decode_row(t: Table, r: &PgRow) -> Result<Decoded, sqlx::Error> {
-    let mut vals = Vec::with_capacity(t.def().columns.len());
+/// Decode one PostgreSQL row into its legacy key, tenant and values.
+pub fn decode_row(plan: &Plan, r: &PgRow) -> Result<Decoded, sqlx::Error> {
+    let mut vals = Vec::with_capacity(plan.def.columns.len());
     let mut i = 0;
-    let mut id = None;
-    let mut tenant = None;
-    for c in t.def().columns {
-        let v = match c.kind {
-            Kind::Id | Kind::Ref(_) | Kind::RecordRef => {
-                let u: Option<uuid::Uuid> = r.try_get(i)?;
-                if c.kind == Kind::Id {
-                    id = u.and_then(|u| ids::legacy_id(t, u));
-                    if !t.is_tenant_child() {
-                        tenant = id;
-                    }
-                }
-                if c.target == "company_id" {
-                    tenant = u.and_then(|u| ids::legacy_id(Table::Companies, u));
-                }
-                u.map(Val::Uuid)
+    let decode_err = |e: String| sqlx::Error::Decode(e.into());
+    for c in &plan.def.columns {
+        let v = match &c.rule {
+            Rule::Key { uuid_tag: Some(_) } => {
+                r.try_get::<Option<uuid::Uuid>, _>(i)?.map(Val::Uuid)
             }
-            Kind::Text { .. } => r.try_get::<Option<String>, _>(i)?.map(Val::Text),
-            Kind::Int => r
+            Rule::Key { uuid_tag: None } => r.try_get::<Option<i64>, _>(i)?.map(Val::Int),
+            Rule::Ref { .. } | Rule::RecordRef { .. } => {
+                // The column's type follows the referenced key: uuid or bigint.
+                match r.try_get::<Option<uuid::Uuid>, _>(i) {
+                    Ok(u) => u.map(Val::Uuid),
+                    Err(_) => r.try_get::<Option<i64>, _>(i)?.map(Val::Int),
+                }
+            }
+            Rule::Text { .. } => r.try_get::<Option<String>, _>(i)?.map(Val::Text),
+            Rule::Integer => r
                 .try_get::<Option<i32>, _>(i)?
                 .map(|x| Val::Int(i64::from(x))),
-            Kind::Numeric { precision, scale } => match r.try_get::<Option<String>, _>(i)? {
+            Rule::Bigint => r.try_get::<Option<i64>, _>(i)?.map(Val::Int),
+            Rule::Float => r.try_get::<Option<f64>, _>(i)?.map(Val::Float),
+            Rule::Bytea => r.try_get::<Option<Vec<u8>>, _>(i)?.map(Val::Bytes),
+            Rule::Numeric { precision, scale } => match r.try_get::<Option<String>, _>(i)? {
                 None => None,
                 Some(s) => Some(Val::Numeric {
-                    units: convert::parse_decimal(&s, precision, scale)
-                        .map_err(|e| sqlx::Error::Decode(e.into()))?,
-                    scale,
+                    units: convert::parse_decimal(&s, *precision, *scale).map_err(decode_err)?,
+                    scale: *scale,
                 }),
             },
-            Kind::Bool => r.try_get::<Option<bool>, _>(i)?.map(Val::Bool),
-            Kind::Timestamp => r
+            Rule::Boolean => r.try_get::<Option<bool>, _>(i)?.map(Val::Bool),
+            Rule::Timestamptz { .. } => r
                 .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)?
                 .map(|d| Val::Ts(d.timestamp_micros())),
-            Kind::Date => r.try_get::<Option<chrono::NaiveDate>, _>(i)?.map(|d| {
+            Rule::Date { .. } => r.try_get::<Option<chrono::NaiveDate>, _>(i)?.map(|d| {
                 let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
                 Val::Date((d - epoch).num_days() as i32)
             }),
-            Kind::Json => match r.try_get::<Option<String>, _>(i)? {
+            Rule::Jsonb => match r.try_get::<Option<String>, _>(i)? {
                 None => None,
                 Some(s) => Some(convert::json_val(
-                    &convert::parse_json(&s).map_err(|e| sqlx::Error::Decode(e.into()))?,
+                    &convert::parse_json(&s).map_err(decode_err)?,
                 )),
             },
-            Kind::List(_) => r
+            Rule::TextArray { .. } => r
                 .try_get::<Option<Vec<Option<String>>>, _>(i)?
                 .map(Val::List),
-            Kind::Point => {
+            Rule::Point => {
                 let x: Option<f64> = r.try_get(i)?;
                 i += 1;
                 let y: Option<f64> = r.try_get(i)?;
@@ -347,43 +374,43 @@ pub fn decode_row(t: Table, r: &PgRow) -> Result<Decoded, sqlx::Error> {
                     _ => None,
                 }
             }
-            Kind::Inet => match r.try_get::<Option<String>, _>(i)? {
+            Rule::Inet => match r.try_get::<Option<String>, _>(i)? {
                 None => None,
-                Some(s) => Some(Val::Inet(
-                    convert::canonical_inet(&s).map_err(|e| sqlx::Error::Decode(e.into()))?,
-                )),
+                Some(s) => Some(Val::Inet(convert::canonical_inet(&s).map_err(decode_err)?)),
             },
         };
         i += 1;
         vals.push(v.unwrap_or(Val::Null));
     }
+    let id = plan.key_of(&vals[plan.key_col]);
+    let tenant = match plan.tenant {
+        TenantLink::Root => id,
+        TenantLink::Column(c) => plan.tenant_of(&vals[c]),
+        TenantLink::None => None,
+    };
     Ok((id, tenant, vals))
 }
 
 /// Read the PostgreSQL side of a table (or one tenant of it).
 pub async fn target_rows(
     conn: &mut PgConnection,
-    t: Table,
-    tenant: Option<i64>,
+    plan: &Plan,
+    tenant: Option<Option<i64>>,
     keep: bool,
 ) -> Result<Side, MigrateError> {
-    let tenant_uuid = tenant.map(|c| ids::to_uuid(Table::Companies, c));
-    let sql = select_target_sql(t, tenant_uuid);
+    let sql = select_target_sql(plan, tenant);
     let mut side = Side::default();
     let mut scratch = Vec::new();
-    let what = format!("reading {} back", t.name());
+    let what = format!("reading {} back", plan.name());
     let mut stream = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *conn);
     while let Some(r) = stream
         .try_next()
         .await
         .map_err(MigrateError::target(what.clone()))?
     {
-        let (id, ten, vals) = decode_row(t, &r).map_err(MigrateError::target(what.clone()))?;
+        let (id, ten, vals) = decode_row(plan, &r).map_err(MigrateError::target(what.clone()))?;
         let h = convert::row_hash(&vals, &mut scratch);
-        match ten {
-            Some(ten) => side.digests.entry(ten).or_default().add(h),
-            None => side.foreign_tenant.add(h),
-        }
+        side.digests.entry(ten).or_default().add(h);
         if keep {
             side.rows.push((id, h, vals));
         }
@@ -396,18 +423,18 @@ pub async fn target_rows(
 async fn locate(
     path: &Path,
     conn: &mut PgConnection,
-    t: Table,
-    tenant: i64,
+    plan: &Plan,
+    tenant: Option<i64>,
     rejected: &HashSet<i64>,
 ) -> Result<Vec<RowDiff>, MigrateError> {
-    let mut a = source_rows(path, t, Some(tenant), rejected.clone(), true)
+    let mut a = source_rows(path, plan, Some(tenant), rejected.clone(), true)
         .await?
         .rows;
-    let mut b = target_rows(conn, t, Some(tenant), true).await?.rows;
+    let mut b = target_rows(conn, plan, Some(tenant), true).await?.rows;
     a.sort_by_key(|r| r.0);
     b.sort_by_key(|r| r.0);
     let mut out = Vec::new();
-    bisect(&a, &b, &mut out, t);
+    bisect(&a, &b, &mut out, plan);
     Ok(out)
 }
 
@@ -420,7 +447,7 @@ fn range_sum(rows: &Rows) -> (usize, u128) {
     )
 }
 
-fn bisect(a: &Rows, b: &Rows, out: &mut Vec<RowDiff>, t: Table) {
+fn bisect(a: &Rows, b: &Rows, out: &mut Vec<RowDiff>, plan: &Plan) {
     if out.len() >= MAX_ROWS || range_sum(a) == range_sum(b) {
         return;
     }
@@ -442,8 +469,8 @@ fn bisect(a: &Rows, b: &Rows, out: &mut Vec<RowDiff>, t: Table) {
             (Some(x), Some(y)) => RowDiff {
                 legacy_id: key,
                 kind: RowDiffKind::Changed,
-                columns: t
-                    .def()
+                columns: plan
+                    .def
                     .columns
                     .iter()
                     .zip(x.2.iter().zip(&y.2))
@@ -466,6 +493,6 @@ fn bisect(a: &Rows, b: &Rows, out: &mut Vec<RowDiff>, t: Table) {
     let mid = keys[keys.len() / 2];
     let (a1, a2) = a.split_at(a.partition_point(|r| r.0 < mid));
     let (b1, b2) = b.split_at(b.partition_point(|r| r.0 < mid));
-    bisect(a1, b1, out, t);
-    bisect(a2, b2, out, t);
+    bisect(a1, b1, out, plan);
+    bisect(a2, b2, out, plan);
 }

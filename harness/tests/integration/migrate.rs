@@ -29,6 +29,11 @@ struct Legacy {
     rows: BTreeMap<Table, Vec<Vec<Raw>>>,
 }
 
+/// The reference app's folder (the default app).
+fn portal() -> harness::app::App {
+    harness::app::App::load_or_default(None).expect("apps/portal loads")
+}
+
 fn text(s: &str) -> Raw {
     Raw::Text(s.as_bytes().to_vec())
 }
@@ -205,11 +210,17 @@ fn write_legacy(path: &Path, l: &Legacy) {
 /// Every row of a legacy file, converted (or refused) by the migration's rules.
 fn converted(path: &Path) -> BTreeMap<Table, BTreeMap<i64, Result<Vec<Val>, String>>> {
     let db = rusqlite::Connection::open(path).unwrap();
+    let app = portal();
     let mut out = BTreeMap::new();
     for t in Table::ALL {
-        let plan = Plan::new(t);
+        let plan = Plan::new(&app, t as usize);
+        assert_eq!(
+            plan.name(),
+            t.name(),
+            "the folder lists tables in Table order"
+        );
         let mut stmt = db
-            .prepare(&harness::migrate::source::select_sql(t, None))
+            .prepare(&harness::migrate::source::select_sql(&plan, None))
             .unwrap();
         let mut rows = stmt.query([]).unwrap();
         let mut m = BTreeMap::new();
@@ -217,7 +228,7 @@ fn converted(path: &Path) -> BTreeMap<Table, BTreeMap<i64, Result<Vec<Val>, Stri
             let raws: Vec<Raw> = (0..plan.legacy_width())
                 .map(|i| Raw::from_ref(r.get_ref(i).unwrap()))
                 .collect();
-            let id = match raws[plan.id_pos] {
+            let id = match raws[plan.positions[plan.key_col][0]] {
                 Raw::Int(i) => i,
                 _ => panic!("non-integer id"),
             };
@@ -611,7 +622,7 @@ async fn round_trip(
     let db = format!("mig_rt_{case}");
     let target = fresh_db(c, &db).await;
 
-    let report = migrate::migrate(&src, &target, &opts(dir.path(), OnError::Skip))
+    let report = migrate::migrate(&portal(), &src, &target, &opts(dir.path(), OnError::Skip))
         .await
         .unwrap();
     let v = report.verify.clone().expect("verified");
@@ -637,7 +648,7 @@ async fn round_trip(
     }
 
     let out = dir.path().join("export.db");
-    migrate::export(&target, &out).await.unwrap();
+    migrate::export(&portal(), &target, &out).await.unwrap();
     let before = converted(&src);
     let after = converted(&out);
     for t in Table::ALL {
@@ -905,7 +916,7 @@ async fn input_errors_are_clear_and_change_nothing() {
     for (file, needle) in [
         (&not_sqlite, "not a SQLite database"),
         (&corrupt, "corrupt"),
-        (&missing, "no table audit_logs"),
+        (&missing, "no table \"audit_logs\""),
     ] {
         let out = migrate_cmd(file, &target, &dir.path().join("r.jsonl"))
             .output()
@@ -1050,7 +1061,7 @@ async fn sigkill_midway_then_rerun_ends_correct() {
         (60_000, 60_000),
         "no duplicates, none missing"
     );
-    let v = migrate::verify(&src, &target).await.unwrap();
+    let v = migrate::verify(&portal(), &src, &target).await.unwrap();
     assert!(v.ok(), "{}", migrate::summary::render_verify(&v));
     // A third run is harmless: everything is already done.
     let st = migrate_cmd(&src, &target, &dir.path().join("r3.jsonl"))
@@ -1076,7 +1087,7 @@ async fn verify_finds_and_locates_an_altered_row() {
     let l = build(&small_shape());
     write_legacy(&src, &l);
     let target = fresh_db(&c, "mig_verify").await;
-    let report = migrate::migrate(&src, &target, &opts(dir.path(), OnError::Stop))
+    let report = migrate::migrate(&portal(), &src, &target, &opts(dir.path(), OnError::Stop))
         .await
         .unwrap();
     assert_eq!(
