@@ -1,6 +1,8 @@
 //! The harness library: everything the `harness` CLI does, in the order a
 //! run goes through it.
 //!
+//! - [`app`]: the app folder, the one way the engine learns about an app
+//!   ([`reference`]: the folder used when none is given).
 //! - [`config`]: defaults, `harness.toml`, profiles, env, flags.
 //! - [`cluster`]: a real primary and streaming replica (native, docker,
 //!   external), lag, faults, teardown.
@@ -18,6 +20,7 @@ pub mod config;
 pub mod exit_codes;
 pub mod load;
 pub mod migrate;
+pub mod reference;
 pub mod report;
 pub mod rls;
 

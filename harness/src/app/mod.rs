@@ -4,8 +4,8 @@
 //! queries; `harness init` drafts the folder from the file and the user
 //! edits it. The engine (cluster, migrate, verify, export, the RLS audit,
 //! report) names no table, column, role or setting of any app: everything
-//! app-specific arrives through an [`App`] loaded from here. The housing
-//! portal that ships with the project is one such folder (`apps/portal/`)
+//! app-specific arrives through an [`App`] loaded from here. The reference
+//! app that ships with the project is one such folder ([`crate::reference`])
 //! and gets nothing the format does not give every app.
 //!
 //! | file | holds |
@@ -114,7 +114,7 @@ impl App {
         };
         if !dir.is_dir() {
             return Err(folder(
-                "is not a directory; give the folder `harness init` wrote (or apps/portal)".into(),
+                "is not a directory; give the folder `harness init` wrote".into(),
             ));
         }
         let read = |name: &str| -> Result<Option<String>, AppError> {
@@ -163,20 +163,11 @@ impl App {
         Ok(app)
     }
 
-    /// The folder used when no `--app` is given: the reference app shipped
-    /// in this repository (`HARNESS_APP` names another).
-    pub fn default_dir() -> PathBuf {
-        if let Some(d) = std::env::var_os("HARNESS_APP") {
-            return PathBuf::from(d);
-        }
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/portal")
-    }
-
-    /// `--app DIR`, or the default folder.
+    /// `--app DIR`, or the reference app's folder ([`crate::reference::dir`]).
     pub fn load_or_default(dir: Option<&Path>) -> Result<App, AppError> {
         match dir {
             Some(d) => App::load(d),
-            None => App::load(&Self::default_dir()),
+            None => App::load(&crate::reference::dir()),
         }
     }
 

@@ -21,7 +21,7 @@ use super::BadInput;
 #[derive(Debug, Clone, Args, Default)]
 pub struct AppArgs {
     /// The app folder (app.toml, mapping.toml, migrations/). Default: the
-    /// reference app shipped in apps/portal (or HARNESS_APP).
+    /// reference app shipped with the harness.
     #[arg(long, env = "HARNESS_APP")]
     pub app: Option<PathBuf>,
 }
@@ -29,7 +29,7 @@ pub struct AppArgs {
 impl AppArgs {
     /// Load the folder; a bad folder is bad input (exit 4).
     pub fn load(&self) -> anyhow::Result<App> {
-        App::load_or_default(self.app.as_deref()).map_err(|e| BadInput(e.to_string()).into())
+        Ok(App::load_or_default(self.app.as_deref())?)
     }
 }
 
@@ -140,10 +140,7 @@ pub async fn migrate(args: MigrateArgs, file: &HarnessConfig) -> anyhow::Result<
             }
             Ok(report.exit_code())
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(e.exit_code())
-        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -175,10 +172,7 @@ pub async fn verify(args: VerifyArgs, file: &HarnessConfig) -> anyhow::Result<i3
                 exit_codes::VERIFY_MISMATCH
             })
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(e.exit_code())
-        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -208,9 +202,6 @@ pub async fn export(args: ExportArgs, file: &HarnessConfig) -> anyhow::Result<i3
             );
             Ok(exit_codes::OK)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(e.exit_code())
-        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -210,14 +210,28 @@ pub async fn cancellable(work: impl Future<Output = anyhow::Result<i32>>) -> i32
     }
 }
 
-/// The exit code for an error, by what kind of error it is.
+/// The exit code for an error: the first error in its chain (outermost
+/// first) whose kind has a code decides, so an error wrapped in context
+/// keeps the code of what went wrong underneath.
 pub fn classify(e: &anyhow::Error) -> i32 {
-    if e.downcast_ref::<BadInput>().is_some() || e.downcast_ref::<ConfigError>().is_some() {
-        exit_codes::BAD_INPUT
-    } else if e.downcast_ref::<ClusterError>().is_some() {
-        exit_codes::SETUP_FAILED
+    for cause in e.chain() {
+        if let Some(code) = code_of(cause) {
+            return code;
+        }
+    }
+    exit_codes::INTERNAL
+}
+
+/// The exit code of one error, when its kind has one.
+fn code_of(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    if e.is::<BadInput>() || e.is::<ConfigError>() || e.is::<crate::app::AppError>() {
+        Some(exit_codes::BAD_INPUT)
+    } else if e.is::<ClusterError>() {
+        Some(exit_codes::SETUP_FAILED)
+    } else if let Some(m) = e.downcast_ref::<crate::migrate::MigrateError>() {
+        Some(m.exit_code())
     } else {
-        exit_codes::INTERNAL
+        None
     }
 }
 

@@ -9,6 +9,7 @@
 
 use clap::{Args, ValueEnum};
 
+use super::migrate::AppArgs;
 use crate::config::HarnessConfig;
 use crate::exit_codes;
 use crate::rls::audit::{audit_url, AuditError, AuditOptions, Severity};
@@ -28,11 +29,18 @@ pub struct AuditArgs {
     /// the catalog is read, in a read-only transaction.
     #[arg(long, env = "DATABASE_URL")]
     pub url: String,
-    /// The column that holds the tenant id on every tenant table.
-    #[arg(long, default_value = "company_id")]
-    pub tenant_column: String,
-    /// A role the application connects as (repeatable).
-    #[arg(long = "app-role", default_value = "portal_app")]
+    /// The app whose tenancy is audited (its tenant column, setting and
+    /// roles); flags below override it, for a database with no app folder.
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// The column that holds the tenant id on every tenant table (default: the app's).
+    #[arg(long)]
+    pub tenant_column: Option<String>,
+    /// The setting the app sets to name its tenant (default: the app's).
+    #[arg(long)]
+    pub setting: Option<String>,
+    /// A role the application connects as (repeatable; default: the app's app and reader roles).
+    #[arg(long = "app-role")]
     pub app_roles: Vec<String>,
     /// Exit with status 13 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::Medium)]
@@ -43,10 +51,16 @@ pub struct AuditArgs {
 }
 
 pub async fn audit(args: AuditArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    let opts = AuditOptions {
-        tenant_column: args.tenant_column.clone(),
-        app_roles: args.app_roles.clone(),
-    };
+    let mut opts = AuditOptions::for_app(&args.app.load()?);
+    if let Some(c) = &args.tenant_column {
+        opts.tenant_column = c.clone();
+    }
+    if let Some(s) = &args.setting {
+        opts.setting = s.clone();
+    }
+    if !args.app_roles.is_empty() {
+        opts.app_roles = args.app_roles.clone();
+    }
     let report = match audit_url(&args.url, &opts).await {
         Ok(r) => r,
         Err(e @ AuditError::Connect { .. }) => {

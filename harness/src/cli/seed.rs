@@ -34,7 +34,7 @@ pub struct SeedArgs {
     /// Seed: the same seed gives the same data, byte for byte [default: 1].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Fraction of rows given one hard value from MIGRATION.md (SQLite only);
+    /// Fraction of rows given one hard value listed in docs/migrate.md (SQLite only);
     /// the manifest goes to <FILE>.manifest.jsonl.
     #[arg(long, default_value_t = 0.0)]
     pub edge_rate: f64,

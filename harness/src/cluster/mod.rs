@@ -819,14 +819,14 @@ mod tests {
 
     #[test]
     fn parses_urls() {
-        let e = Endpoint::parse("postgres://app:s3cret@127.0.0.1:6543/portal").unwrap();
+        let e = Endpoint::parse("postgres://app:s3cret@127.0.0.1:6543/appdb").unwrap();
         assert_eq!(
             (e.host.as_str(), e.port, e.user.as_str()),
             ("127.0.0.1", 6543, "app")
         );
         assert_eq!(e.password.as_deref(), Some("s3cret"));
-        assert_eq!(e.database, "portal");
-        assert_eq!(e.url(), "postgres://app:s3cret@127.0.0.1:6543/portal");
+        assert_eq!(e.database, "appdb");
+        assert_eq!(e.url(), "postgres://app:s3cret@127.0.0.1:6543/appdb");
         let d = Endpoint::parse("postgresql://localhost").unwrap();
         assert_eq!(
             (d.port, d.database.as_str(), d.user.as_str()),

@@ -71,7 +71,11 @@ pub enum LoadError {
 
 /// The app role (DML, subject to every policy) and the replica reader
 /// role (SELECT only), created by `apps/portal/migrations/0100_roles`.
-pub use crate::rls::roles::{APP as APP_ROLE, READER as READER_ROLE};
+/// The reference app's roles: the load stage runs its journeys until
+/// workloads come from app folders (`workload.toml`).
+pub const APP_ROLE: &str = "portal_app";
+/// See [`APP_ROLE`].
+pub const READER_ROLE: &str = "portal_reader";
 
 /// Log in as `role` with the superuser endpoint's password
 /// ([`crate::rls::roles::login`]), naming the role in the error.

@@ -15,7 +15,7 @@
 //! the ping fails. A transaction left open by a dropped
 //! `sqlx::Transaction` is rolled back by that same ping (sqlx queues the
 //! `ROLLBACK` and the ping flushes it), so no tenant context can cross to
-//! the next user (RLS.md item 4).
+//! the next user (docs/rls.md, pitfall 4).
 //!
 //! Waiting is fair: a `tokio::sync::Semaphore` grants permits in arrival
 //! order, and an acquire that waits longer than the timeout fails with

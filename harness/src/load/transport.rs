@@ -21,8 +21,8 @@
 //!   5 ms, not one each. How often the replica was stale is counted.
 //! - **Tenant context**: each named query is one transaction as the app
 //!   role: `BEGIN` with the context set locally ([`fixtures::tenant::begin`],
-//!   one round trip), the statement, `COMMIT`, as the app does (RLS.md
-//!   item 4).
+//!   one round trip), the statement, `COMMIT`, as the app does
+//!   (docs/rls.md, pitfall 4).
 //! - Failures are data: an error becomes an [`Outcome`] with an error kind,
 //!   counted per query and judged by the error-rate gate.
 

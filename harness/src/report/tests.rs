@@ -30,8 +30,8 @@ pub(crate) fn sample_run() -> Run {
         seed: 42,
         scale: "small".into(),
         rows: [
-            ("companies".to_string(), 50u64),
-            ("applicants".to_string(), 20_000),
+            ("accounts".to_string(), 50u64),
+            ("invoices".to_string(), 20_000),
         ]
         .into(),
     });
@@ -49,7 +49,7 @@ pub(crate) fn sample_run() -> Run {
     run.check(Check::new("tenant A cannot read tenant B", true, "0 rows").in_group("rls"));
     run.check(
         Check::new(
-            "insert with foreign company_id is refused",
+            "insert with a foreign tenant id is refused",
             false,
             "row was inserted\nsecond line",
         )
@@ -112,7 +112,7 @@ pub(crate) fn sample_run() -> Run {
     let mut t =
         Table::new("Per-query percentiles", ["query", "p50 ms", "p95 ms"]).in_section("load");
     t.row(["list_projects", "3.1", "9.8"])
-        .row(["search_applicants", "4.0", "12.5"]);
+        .row(["search_invoices", "4.0", "12.5"]);
     run.table(t);
     run.attach(Attachment::new("goose's own report", "goose/report.html"));
     run.attach(Attachment::new(

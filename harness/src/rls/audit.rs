@@ -5,9 +5,9 @@
 //! back, so it can be pointed at a production database it did not create
 //! (a test compares a catalog snapshot before and after). It knows nothing
 //! of our schema: a *tenant table* is any table with the tenant column
-//! (`company_id` unless told otherwise), and the *tenant root* is any table
+//! (given by the app folder or `--tenant-column`), and the *tenant root* is any table
 //! that a single-column foreign key on the tenant column points at (our
-//! `companies`), whose key column then plays the tenant column's part.
+//! the tenants themselves), whose key column then plays the tenant column's part.
 //!
 //! Shape: [`snapshot`] gathers plain rows (tables, policies, views,
 //! functions, roles, keys), and [`evaluate`] turns them into [`Finding`]s
@@ -76,21 +76,36 @@ pub struct Finding {
     pub hint: String,
 }
 
-/// What to audit for.
+/// What to audit for: an app's tenancy, as its folder states it (the CLI
+/// fills this from `--app` or from flags).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditOptions {
     /// The column that holds the tenant id on every tenant table.
     pub tenant_column: String,
     /// The roles the application connects as (checked for bypasses).
     pub app_roles: Vec<String>,
+    /// The setting the app sets to name its tenant (used in hints).
+    pub setting: String,
 }
 
-impl Default for AuditOptions {
-    fn default() -> Self {
+impl AuditOptions {
+    /// The tenancy of an app folder.
+    pub fn for_app(app: &crate::app::App) -> AuditOptions {
+        let mut app_roles = vec![app.toml.roles.app.clone()];
+        app_roles.extend(app.toml.roles.reader.clone());
         AuditOptions {
-            tenant_column: "company_id".into(),
-            app_roles: vec![crate::rls::roles::APP.into()],
+            tenant_column: app.toml.tenant.column.clone(),
+            app_roles,
+            setting: app.toml.tenant.setting.clone(),
         }
+    }
+
+    /// The fail-closed tenant expression the hints recommend.
+    fn context(&self) -> String {
+        format!(
+            "nullif(current_setting('{}', true), '')",
+            self.setting.replace('\'', "''")
+        )
     }
 }
 
@@ -310,6 +325,8 @@ pub struct Snapshot {
     pub foreign_keys: Vec<ForeignKey>,
     pub uniques: Vec<UniqueIndex>,
     pub sequences: Vec<SequenceColumn>,
+    /// The fail-closed tenant-context expression hints recommend.
+    pub context: String,
 }
 
 /// Schemas that belong to PostgreSQL, not to the app. Spliced into the
@@ -602,6 +619,7 @@ pub async fn snapshot(
         .collect();
 
     Ok(Snapshot {
+        context: opts.context(),
         database,
         server_version,
         tables,
@@ -642,7 +660,7 @@ fn push(
     check: &str,
     object: String,
     message: String,
-    hint: &str,
+    hint: impl Into<String>,
 ) {
     out.push(Finding {
         severity,
@@ -660,7 +678,7 @@ fn table_name(s: &Snapshot, oid: i64) -> String {
         .unwrap_or_else(|| format!("oid {oid}"))
 }
 
-/// RLS.md items 1 and 2: RLS on, and forced, on every tenant table.
+/// docs/rls.md, pitfalls 1 and 2: RLS on, and forced, on every tenant table.
 fn check_rls_enabled(s: &Snapshot, out: &mut Vec<Finding>) {
     for t in s.tables.values() {
         if !t.rls {
@@ -710,7 +728,7 @@ fn mentions_column(expr: &str, column: &str) -> bool {
         let j = i + column.len();
         let before_ok = i == 0 || !is_ident(bytes[i - 1]);
         let after_ok = j >= bytes.len() || !is_ident(bytes[j]);
-        // Inside a string literal (`'app.company_id'`) it is not the
+        // Inside a string literal (`'app.tenant_id'`) it is not the
         // column. Deparsed SQL doubles quotes inside literals, so an odd
         // count of quotes before the match means we are inside one.
         let quoted = bytes[..i].iter().filter(|&&b| b == b'\'').count() % 2 == 1;
@@ -748,7 +766,7 @@ fn settings_without_missing_ok(expr: &str) -> bool {
     false
 }
 
-/// RLS.md items 3, 5 and 6: policies that fail open or with an error, write
+/// docs/rls.md, pitfalls 3, 5 and 6: policies that fail open or with an error, write
 /// policies without a tenant check, permissive policies that widen access.
 fn check_policies(s: &Snapshot, out: &mut Vec<Finding>) {
     for t in s.tables.values().filter(|t| t.rls) {
@@ -762,14 +780,14 @@ fn check_policies(s: &Snapshot, out: &mut Vec<Finding>) {
                 if settings_without_missing_ok(expr) {
                     push(out, Severity::Medium, "setting-not-missing-ok", obj.clone(),
                         format!("policy {} ({cmd}) calls current_setting(name) without missing_ok: with no tenant context every query on {} errors instead of returning no rows", p.name, t.qualified()),
-                        "use nullif(current_setting('app.company_id', true), '')::uuid");
+                        format!("use {}::<tenant type>", s.context));
                 } else if expr.contains("current_setting(")
                     && expr.contains("::uuid")
                     && !expr.contains("NULLIF(current_setting(")
                 {
                     push(out, Severity::Medium, "setting-cast-without-nullif", obj.clone(),
                         format!("policy {} ({cmd}) casts current_setting(..., true) to uuid without NULLIF: on a pooled connection where a transaction-local tenant was set earlier the setting is '' and the cast errors (22P02)", p.name),
-                        "wrap the setting: nullif(current_setting('app.company_id', true), '')::uuid");
+                        format!("wrap the setting: {}::uuid", s.context));
                 }
             }
             if !p.permissive {
@@ -786,7 +804,7 @@ fn check_policies(s: &Snapshot, out: &mut Vec<Finding>) {
                     push(out, Severity::High, "policy-widens-access", obj.clone(),
                         format!("permissive policy {} ({cmd}, to {}) does not confine rows to the tenant context: USING is {}; permissive policies OR together, so it widens whatever the others allow",
                             p.name, p.roles.join(", "), p.using.as_deref().unwrap_or("absent")),
-                        "make it `as restrictive`, or add `and <tenant column> = nullif(current_setting('app.company_id', true), '')::uuid`");
+                        format!("make it `as restrictive`, or add `and {} = {}::<tenant type>`", t.tenant_key, s.context));
                 }
             }
             if writes {
@@ -801,7 +819,7 @@ fn check_policies(s: &Snapshot, out: &mut Vec<Finding>) {
                     push(out, Severity::High, "write-check-missing", obj.clone(),
                         format!("policy {} ({cmd}) does not check written rows against the tenant context (WITH CHECK is {}): a tenant can insert or move rows into another tenant",
                             p.name, effective.unwrap_or("absent")),
-                        "add `with check (<tenant column> = nullif(current_setting('app.company_id', true), '')::uuid)`");
+                        format!("add `with check ({} = {}::<tenant type>)`", t.tenant_key, s.context));
                 } else if p.with_check.is_none() {
                     push(out, Severity::Medium, "write-check-implicit", obj.clone(),
                         format!("policy {} ({cmd}) has no WITH CHECK and relies on USING being reused for written rows; a later edit of USING silently changes what may be written", p.name),
@@ -846,7 +864,7 @@ fn option_true(options: &[String], name: &str) -> bool {
     })
 }
 
-/// RLS.md item 7: views run with their owner's rights unless
+/// docs/rls.md, pitfall 7: views run with their owner's rights unless
 /// security_invoker; materialized views hold a copy made by their owner.
 fn check_views(s: &Snapshot, out: &mut Vec<Finding>) {
     for v in &s.views {
@@ -872,9 +890,9 @@ fn check_views(s: &Snapshot, out: &mut Vec<Finding>) {
     }
 }
 
-/// RLS.md item 8: SECURITY DEFINER functions need a pinned search_path.
+/// docs/rls.md, pitfall 8: SECURITY DEFINER functions need a pinned search_path.
 fn check_definer_fns(s: &Snapshot, out: &mut Vec<Finding>) {
-    // RLS.md item 9: the planner runs LEAKPROOF functions before the
+    // docs/rls.md, pitfall 9: the planner runs LEAKPROOF functions before the
     // policies' quals; one that can raise an error on a hidden row is a side
     // channel. PostgreSQL trusts the mark (only a superuser can set it).
     for f in &s.leakproof_fns {
@@ -895,7 +913,7 @@ fn check_definer_fns(s: &Snapshot, out: &mut Vec<Finding>) {
     }
 }
 
-/// RLS.md items 1 and 11: the app role must be subject to RLS and hold no
+/// docs/rls.md, pitfalls 1 and 11: the app role must be subject to RLS and hold no
 /// privilege RLS does not cover.
 fn check_roles(s: &Snapshot, out: &mut Vec<Finding>) {
     for r in &s.roles {
@@ -952,7 +970,7 @@ fn check_roles(s: &Snapshot, out: &mut Vec<Finding>) {
     }
 }
 
-/// RLS.md item 10: a foreign key between tenant tables must carry the
+/// docs/rls.md, pitfall 10: a foreign key between tenant tables must carry the
 /// tenant column on both sides, or tenant A can point at tenant B's row.
 fn check_foreign_keys(s: &Snapshot, out: &mut Vec<Finding>) {
     for fk in &s.foreign_keys {
@@ -971,12 +989,12 @@ fn check_foreign_keys(s: &Snapshot, out: &mut Vec<Finding>) {
             push(out, Severity::High, "fk-without-tenant", format!("{}.{}", t.qualified(), fk.name),
                 format!("foreign key {} ({}) -> {} ({}) does not pair {} with {}: a row can reference another tenant's row, and the key check (which ignores RLS) tells whether that row exists",
                     fk.name, fk.columns.join(", "), r.qualified(), fk.ref_columns.join(", "), t.tenant_key, r.tenant_key),
-                "add unique (company_id, id) on the parent and make the key (company_id, parent_id) references parent (company_id, id)");
+                format!("add unique ({tk}, <key>) on the parent and make the key ({tk}, <parent key column>) reference it", tk = t.tenant_key));
         }
     }
 }
 
-/// RLS.md item 10, first half: a unique index without the tenant column
+/// docs/rls.md, pitfall 10, first half: a unique index without the tenant column
 /// answers "does another tenant have this value?" through a duplicate-key
 /// error. Single-column uuid keys are skipped as unguessable.
 fn check_uniques(s: &Snapshot, out: &mut Vec<Finding>) {
@@ -1002,12 +1020,12 @@ fn check_uniques(s: &Snapshot, out: &mut Vec<Finding>) {
                 .collect();
             push(out, Severity::Low, "global-unique", format!("{}.{}", t.qualified(), u.name),
                 format!("unique index {} on {} ({}) spans all tenants: a duplicate-key error tells a tenant that another tenant has that value", u.name, t.qualified(), cols.join(", ")),
-                "make it unique (company_id, ...) unless global uniqueness is a product rule; then document the accepted finding");
+                format!("make it unique ({}, ...) unless global uniqueness is a product rule; then document the accepted finding", t.tenant_key));
         }
     }
 }
 
-/// RLS.md item 12: a sequence shared by all tenants reveals their activity.
+/// docs/rls.md, pitfall 12: a sequence shared by all tenants reveals their activity.
 fn check_sequences(s: &Snapshot, out: &mut Vec<Finding>) {
     for q in &s.sequences {
         push(out, Severity::Low, "sequence-id", format!("{}.{}", table_name(s, q.table_oid), q.column),
@@ -1022,23 +1040,23 @@ mod tests {
 
     #[test]
     fn recognises_the_tenant_column_in_deparsed_policies() {
-        let ours = "(company_id = (NULLIF(current_setting('app.company_id'::text, true), ''::text))::uuid)";
-        assert!(restricts_tenant(ours, "company_id"));
-        assert!(!restricts_tenant("true", "company_id"));
+        let ours = "(org_key = (NULLIF(current_setting('app.org'::text, true), ''::text))::uuid)";
+        assert!(restricts_tenant(ours, "org_key"));
+        assert!(!restricts_tenant("true", "org_key"));
         assert!(!restricts_tenant(
-            "(current_setting('app.company_id'::text, true) = 'x'::text)",
-            "company_id"
+            "(current_setting('app.org'::text, true) = 'x'::text)",
+            "org_key"
         ));
-        assert!(!mentions_column("(other_company_id = 1)", "company_id"));
+        assert!(!mentions_column("(other_org_key = 1)", "org_key"));
     }
 
     #[test]
     fn tells_setting_calls_without_missing_ok() {
         assert!(settings_without_missing_ok(
-            "(company_id = (current_setting('app.company_id'::text))::uuid)"
+            "(org_key = (current_setting('app.org'::text))::uuid)"
         ));
         assert!(!settings_without_missing_ok(
-            "(company_id = (NULLIF(current_setting('app.company_id'::text, true), ''::text))::uuid)"
+            "(org_key = (NULLIF(current_setting('app.org'::text, true), ''::text))::uuid)"
         ));
     }
 

@@ -1,21 +1,19 @@
-//! Row-level security: the roles the portal runs as, and `audit-rls`, the
+//! Row-level security: logging in as an app's roles, and `audit-rls`, the
 //! catalog audit that finds the classic RLS mistakes in any database.
 //!
-//! What isolation has to mean is `../shared/RLS.md`; the policies that give
-//! it to our schema are SQL migrations (`apps/portal/migrations/0100-0199`), so
-//! a DBA reviews them as SQL and every database the harness creates gets
-//! them through `fixtures::schema::MIGRATOR`. The tenant context the app
-//! sets before each transaction is [`crate::tenant`] (it lives in
-//! `fixtures` because the load journeys use it too).
+//! What isolation has to mean is docs/rls.md. An app's policies are SQL
+//! migrations in its folder, so a DBA reviews them as SQL and every
+//! database the harness creates for the app gets them the same way. The
+//! tenant context an app sets before each transaction is [`crate::tenant`].
 //!
-//! - [`roles`]: the owner, app and reader roles, and logging in as them.
+//! - [`roles`]: logging in as the roles an app's `app.toml` names.
 //! - [`audit`]: catalog reads in a read-only transaction, then pure checks
 //!   that turn them into findings with a severity and a hint.
 //!
-//! The proofs that the policies hold (a proptest over every table and
-//! command, on the primary and the replica, and one test per item of
-//! RLS.md against a deliberately flawed schema) are integration tests:
-//! `harness/tests/integration/rls.rs`.
+//! The proofs that the reference app's policies hold (a proptest over every
+//! table and command, on the primary and the replica, and one test per
+//! pitfall of docs/rls.md against a deliberately flawed schema) are
+//! integration tests: `harness/tests/integration/rls.rs`.
 
 pub mod audit;
 pub mod roles;

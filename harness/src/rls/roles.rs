@@ -1,5 +1,5 @@
-//! The portal's database roles (created by `apps/portal/migrations/0100_roles`)
-//! and how the harness logs in as them.
+//! How the harness logs in as an app's database roles (named in its
+//! `app.toml`, created by its migrations).
 //!
 //! The migrations set no passwords (a password in a migration is the same
 //! on every deployment), so on clusters the harness starts, [`login`] gives
@@ -9,16 +9,6 @@
 use sqlx::PgConnection;
 
 use crate::cluster::Endpoint;
-
-/// Owns the schema objects; BYPASSRLS; runs migrations and bulk COPY.
-pub const OWNER: &str = "portal_owner";
-/// The application: DML only, subject to every policy.
-pub const APP: &str = "portal_app";
-/// SELECT only, for replica reads; subject to every policy.
-pub const READER: &str = "portal_reader";
-
-/// All three, in the order the migration creates them.
-pub const ALL: [&str; 3] = [OWNER, APP, READER];
 
 /// Give `role` the password of `superuser` (a harness-started cluster's
 /// endpoint) and return an endpoint that logs in as `role`.

@@ -3,6 +3,7 @@
 //!
 //! - `support`: a fast native (or docker) cluster for a test.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
+//! - `engine`: the engine's sources name nothing the reference app's folder defines (and the scan can fail).
 //! - `migrate`: round-trip proptest over every hard value, reject file and exit codes, input errors, SIGKILL re-run, verify mismatch located.
 //! - `seed`: schema migrations up/down/up leave the catalog identical; the COPY seed loads every row and matches the SQLite seed.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
@@ -10,6 +11,7 @@
 //! - `rls`: the isolation property (primary and replica), one test per RLS.md item against a flawed variant, audit-rls.
 
 mod cluster;
+mod engine;
 mod load;
 mod migrate;
 mod report;

@@ -1,7 +1,7 @@
 //! Row-level security, proven against real servers: the isolation property
 //! (proptest, as `portal_app`, over every tenant table and command, on the
-//! primary, and the read side on the replica), one test per numbered item of
-//! `../shared/RLS.md` that passes on our schema and catches a deliberately
+//! primary, and the read side on the replica), one test per numbered pitfall
+//! of docs/rls.md ("item N" below) that passes on our schema and catches a deliberately
 //! flawed variant of it (`rls_flawed/NN_*.sql`, applied on top of our
 //! migrations in a scratch database), and `audit-rls` on both.
 //!
@@ -13,7 +13,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use harness::cluster::{Cluster, Endpoint};
-use harness::rls::{audit, roles, AuditOptions, Severity};
+use harness::rls::{audit, AuditOptions, Severity};
+
+/// The reference app's roles (its app.toml).
+mod roles {
+    pub use harness::rls::roles::login;
+    pub const OWNER: &str = "portal_owner";
+    pub const APP: &str = "portal_app";
+    pub const READER: &str = "portal_reader";
+}
+
+/// The audit as the reference app's folder configures it.
+fn portal_audit() -> AuditOptions {
+    AuditOptions::for_app(&harness::app::App::load_or_default(None).unwrap())
+}
 use harness::tenant::{self, TenantContext};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
@@ -258,7 +271,7 @@ async fn database(c: &Cluster, name: &str, extra: &[&str]) -> Endpoint {
     ep
 }
 
-/// A superuser connection that acts as `role` from now on (RLS.md item 1:
+/// A superuser connection that acts as `role` from now on (docs/rls.md, pitfall 1:
 /// never run an isolation check as the superuser itself).
 async fn as_role(ep: &Endpoint, role: &str) -> PgConnection {
     let mut conn = ep.connect().await.unwrap();
@@ -277,7 +290,7 @@ async fn as_role(ep: &Endpoint, role: &str) -> PgConnection {
     conn
 }
 
-/// The tenant tables, found in the catalog (not from a list: RLS.md item 2):
+/// The tenant tables, found in the catalog (not from a list: docs/rls.md, pitfall 2):
 /// tables with `company_id`, and the table that column references.
 async fn tenant_tables(conn: &mut PgConnection) -> Vec<(String, String, bool, bool)> {
     sqlx::query_as(
@@ -375,7 +388,7 @@ fn lender_of(w: &World, t: u64) -> TenantContext {
     TenantContext::user(u.company, u.id, u.role)
 }
 
-// ------------------------------------------------------ RLS.md items 1-14
+// ------------------------------------------ docs/rls.md, pitfalls 1-14
 
 /// Item 1: RLS on and forced everywhere, the app role neither superuser,
 /// BYPASSRLS nor owner, and, acting as it, no other tenant's row visible.
@@ -407,7 +420,7 @@ async fn probe_01(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 1: owner / superuser / BYPASSRLS bypass.
+    /// docs/rls.md, pitfall 1: owner / superuser / BYPASSRLS bypass.
     item01_owner_superuser_bypassrls, ours: &[], flaw: include_str!("rls_flawed/01_owner_bypass.sql"), probe_01
 );
 
@@ -431,7 +444,7 @@ async fn probe_02(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 2: a tenant table without RLS.
+    /// docs/rls.md, pitfall 2: a tenant table without RLS.
     item02_tenant_table_without_rls, ours: &[], flaw: include_str!("rls_flawed/02_table_without_rls.sql"), probe_02
 );
 
@@ -512,7 +525,7 @@ async fn probe_03(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 3: unset tenant context fails closed in all three states.
+    /// docs/rls.md, pitfall 3: unset tenant context fails closed in all three states.
     item03_unset_context_fails_closed, ours: &[], flaw: include_str!("rls_flawed/03_unset_context.sql"), probe_03
 );
 
@@ -577,7 +590,7 @@ async fn pool_interleaving(ep: &Endpoint, setter: Setter) -> Result<(), String> 
     verdict(problems)
 }
 
-/// RLS.md item 4: context leaking across pooled connections.
+/// docs/rls.md, pitfall 4: context leaking across pooled connections.
 #[tokio::test]
 async fn item04_context_does_not_leak_across_pooled_transactions() {
     let c = support::native().await;
@@ -651,7 +664,7 @@ async fn probe_05(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 5: missing WITH CHECK.
+    /// docs/rls.md, pitfall 5: missing WITH CHECK.
     item05_with_check_refuses_writes_into_other_tenants, ours: &[], flaw: include_str!("rls_flawed/05_missing_with_check.sql"), probe_05
 );
 
@@ -781,7 +794,7 @@ async fn probe_06(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 6: permissive policies OR together.
+    /// docs/rls.md, pitfall 6: permissive policies OR together.
     item06_exact_policy_set_and_no_widening, ours: &[], flaw: include_str!("rls_flawed/06_permissive_admin.sql"), probe_06
 );
 
@@ -822,7 +835,7 @@ async fn probe_07(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 7: views run as their owner unless security_invoker.
+    /// docs/rls.md, pitfall 7: views run as their owner unless security_invoker.
     item07_views_run_as_invoker, ours: &[include_str!("rls_flawed/07_view.ours.sql")], flaw: include_str!("rls_flawed/07_view.sql"), probe_07
 );
 
@@ -879,7 +892,7 @@ async fn probe_08(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 8: SECURITY DEFINER functions.
+    /// docs/rls.md, pitfall 8: SECURITY DEFINER functions.
     item08_definer_functions_pin_search_path, ours: &[], flaw: include_str!("rls_flawed/08_definer_search_path.sql"), probe_08
 );
 
@@ -928,7 +941,7 @@ async fn probe_09(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 9: error side channels.
+    /// docs/rls.md, pitfall 9: error side channels.
     item09_errors_do_not_reveal_hidden_rows, ours: &[include_str!("rls_flawed/09_leakproof.ours.sql")], flaw: include_str!("rls_flawed/09_leakproof.sql"), probe_09
 );
 
@@ -971,7 +984,7 @@ async fn probe_10(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 10: unique and foreign-key checks ignore RLS.
+    /// docs/rls.md, pitfall 10: unique and foreign-key checks ignore RLS.
     item10_keys_are_tenant_scoped, ours: &[], flaw: include_str!("rls_flawed/10_global_keys.sql"), probe_10
 );
 
@@ -1009,7 +1022,7 @@ async fn probe_11(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 11: TRUNCATE / REFERENCES are not covered by RLS.
+    /// docs/rls.md, pitfall 11: TRUNCATE / REFERENCES are not covered by RLS.
     item11_no_truncate_or_references, ours: &[], flaw: include_str!("rls_flawed/11_truncate_references.sql"), probe_11
 );
 
@@ -1253,7 +1266,7 @@ async fn audit_rls_passes_our_schema_and_finds_each_flaw() {
         ],
     )
     .await;
-    let report = harness::rls::audit_url(&ours.url(), &AuditOptions::default())
+    let report = harness::rls::audit_url(&ours.url(), &portal_audit())
         .await
         .unwrap();
     assert_eq!(report.tenant_tables.len(), 7, "{:?}", report.tenant_tables);
@@ -1267,7 +1280,7 @@ async fn audit_rls_passes_our_schema_and_finds_each_flaw() {
     flaws.push(include_str!("rls_flawed/14_copy_as_app.sql"));
     let flawed = database(&c, "flawed", &flaws).await;
     let mut conn = flawed.connect().await.unwrap();
-    let report = audit(&mut conn, &AuditOptions::default()).await.unwrap();
+    let report = audit(&mut conn, &portal_audit()).await.unwrap();
     let got: BTreeSet<(String, String)> = report
         .findings
         .iter()
