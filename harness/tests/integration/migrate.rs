@@ -1,5 +1,5 @@
 //! The migration, end to end on a real cluster: the round-trip property over
-//! generated legacy datasets holding every hard value of MIGRATION.md, the
+//! generated legacy datasets holding every hard value of docs/migrate.md, the
 //! reject file and exit codes, every input error, a SIGKILL midway, and a
 //! verification mismatch located to its row.
 
@@ -262,7 +262,7 @@ enum Expect {
     Either,
 }
 
-/// Every hard value of MIGRATION.md, by the kind of column it goes into.
+/// Every hard value of docs/migrate.md, by the kind of column it goes into.
 fn hard_values(kind: Kind) -> Vec<(Raw, Expect)> {
     use Expect::*;
     let t = text;
@@ -728,7 +728,7 @@ async fn round_trip(
 }
 
 /// Property: for any legacy dataset holding every hard value of
-/// MIGRATION.md, migrate -> export gives back equal canonical rows and equal
+/// docs/migrate.md, migrate -> export gives back equal canonical rows and equal
 /// digests; every row that does not come back is in the reject file with a
 /// reason; nothing else differs. One cluster, one database per case;
 /// PROPTEST_CASES raises the case count (`just soak`).

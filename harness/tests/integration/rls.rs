@@ -1,8 +1,8 @@
 //! Row-level security, proven against real servers: the isolation property
 //! (proptest, as `portal_app`, over every tenant table and command, on the
 //! primary, and the read side on the replica), one test per numbered pitfall
-//! of docs/rls.md ("item N" below) that passes on our schema and catches a deliberately
-//! flawed variant of it (`rls_flawed/NN_*.sql`, applied on top of our
+//! of docs/rls.md ("item N" below) that passes on our schema and catches a
+//! deliberately flawed variant of it (`rls_flawed/NN_*.sql`, applied on top of our
 //! migrations in a scratch database), and `audit-rls` on both.
 //!
 //! Every isolation check runs as an app role (`set role portal_app` on a
@@ -1079,7 +1079,7 @@ async fn probe_12(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 12: sequences and global ids.
+    /// docs/rls.md, pitfall 12: sequences and global ids.
     item12_no_shared_sequences, ours: &[], flaw: include_str!("rls_flawed/12_sequence_ids.sql"), probe_12
 );
 
@@ -1156,7 +1156,7 @@ async fn probe_13(c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 13: the replica.
+    /// docs/rls.md, pitfall 13: the replica.
     item13_replica_reads_are_isolated, ours: &[], flaw: include_str!("rls_flawed/13_reader_policy.sql"), probe_13
 );
 
@@ -1205,7 +1205,7 @@ async fn probe_14(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     verdict(problems)
 }
 item_test!(
-    /// RLS.md item 14: COPY and RLS.
+    /// docs/rls.md, pitfall 14: COPY and RLS.
     item14_copy_runs_as_owner_and_app_stays_isolated, ours: &[], flaw: include_str!("rls_flawed/14_copy_as_app.sql"), probe_14
 );
 
@@ -1692,7 +1692,7 @@ async fn execute(
     })
 }
 
-/// The property of RLS.md, one case: see the test's doc.
+/// The isolation property of docs/rls.md, one case: see the test's doc.
 async fn check_case(
     main: &mut PgConnection,
     never: &mut PgConnection,
@@ -1924,7 +1924,7 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-/// The isolation property of RLS.md on the primary, as `portal_app`, over
+/// The isolation property of docs/rls.md on the primary, as `portal_app`, over
 /// every table and command (SELECT, INSERT, UPDATE in place, UPDATE into
 /// another tenant, DELETE): SELECT returns exactly the context tenant's
 /// rows (users: one's own row unless admin); UPDATE and DELETE touch exactly

@@ -1,4 +1,4 @@
--- RLS.md item 2: a tenant table added later without row-level security.
+-- docs/rls.md, pitfall 2: a tenant table added later without row-level security.
 create table project_notes (
     id         uuid primary key default gen_random_uuid(),
     company_id uuid not null references companies (id),

@@ -1,4 +1,5 @@
--- RLS.md item 3: the seed's policy: current_setting without missing_ok (an
+-- docs/rls.md, pitfall 3: the policy as the portal was first specified:
+-- current_setting without missing_ok (an
 -- error when the context was never set) and a bare ::uuid cast (an error
 -- when a pooled connection left it as '').
 drop policy projects_tenant on projects;

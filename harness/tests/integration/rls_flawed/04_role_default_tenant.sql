@@ -1,4 +1,4 @@
--- RLS.md item 4: a tenant context that outlives the transaction. Here it is
+-- docs/rls.md, pitfall 4: a tenant context that outlives the transaction. Here it is
 -- a per-role default (every new connection of the app starts as the first
 -- tenant); the test's second flawed variant is app code that sets the
 -- context with a session-level SET instead of SET LOCAL.

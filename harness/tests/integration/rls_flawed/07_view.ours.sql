@@ -1,4 +1,4 @@
--- RLS.md item 7, done right: a view that runs as its caller.
+-- docs/rls.md, pitfall 7, done right: a view that runs as its caller.
 create view project_overview with (security_invoker = true) as
     select id, company_id, name, status from projects;
 alter view project_overview owner to portal_owner;

@@ -1,4 +1,4 @@
--- RLS.md item 8: the audit trigger as SECURITY DEFINER without a pinned
+-- docs/rls.md, pitfall 8: the audit trigger as SECURITY DEFINER without a pinned
 -- search_path and with unqualified names. pg_temp is searched first for
 -- tables, so a caller's temporary `audit_logs` receives the audit rows and
 -- the real trail never sees the change.

@@ -1,4 +1,4 @@
--- RLS.md item 9, done right: an app helper that can raise an error is not
+-- docs/rls.md, pitfall 9, done right: an app helper that can raise an error is not
 -- LEAKPROOF, so the planner evaluates it only on rows the policy let through.
 create function units_ratio(n integer) returns integer
     language plpgsql immutable

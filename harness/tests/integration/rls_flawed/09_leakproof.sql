@@ -1,4 +1,4 @@
--- RLS.md item 9: the same helper wrongly marked LEAKPROOF (and cheap), so the
+-- docs/rls.md, pitfall 9: the same helper wrongly marked LEAKPROOF (and cheap), so the
 -- planner may run it before the policy's qual: a division by zero on another
 -- tenant's hidden row tells the caller that such a row exists.
 create function units_ratio(n integer) returns integer

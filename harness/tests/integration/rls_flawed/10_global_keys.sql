@@ -1,4 +1,4 @@
--- RLS.md item 10: a plain foreign key (tenant A's application can point at
+-- docs/rls.md, pitfall 10: a plain foreign key (tenant A's application can point at
 -- tenant B's project) and a global unique e-mail (a duplicate-key error
 -- tells tenant A that tenant B has that address).
 alter table applications drop constraint applications_project_fkey;
