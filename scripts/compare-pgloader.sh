@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pgloader vs `harness migrate` vs the bare COPY limit, on one cluster, in one
-# run, on the same legacy file (ANCHORS.md: every speed goal is a ratio
-# measured side by side).
+# run, on the same legacy file (every speed goal of this project is a ratio
+# measured side by side: absolute figures drift on shared machines).
 #
 #   scripts/compare-pgloader.sh [ROWS]      (default 1000000; at least 1M for the goal)
 #

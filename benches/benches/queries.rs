@@ -6,8 +6,8 @@
 //! - `replica/<query>/rls`: the read queries on the streaming replica as
 //!   `portal_reader`.
 //! - `fts/<search>/{gin,no_index}`: full-text search with its GIN index and
-//!   with the index dropped inside a rolled-back transaction (the seeds
-//!   claim 30x).
+//!   with the index dropped inside a rolled-back transaction (the portal's
+//!   migration plan claims 30x).
 //! - `filters/<query>/{index,no_index}`: key filters with and without the
 //!   indexes that serve them.
 //! - `migrate/whole/<rows>`: `harness::migrate` of a legacy SQLite file into
@@ -285,6 +285,7 @@ fn migration_bench(
     let spec = fixtures::generate::Spec { scale, ..bed.spec };
     let summary = fixtures::write::sqlite::write_sqlite(&spec, &legacy, &mut |_| {})
         .context("writing the legacy SQLite file")?;
+    let app = harness::app::App::load_or_default(None).expect("the reference app folder");
     let opts = MigrateOptions {
         reject_path: tmp.path().join("rejects.jsonl"),
         progress: false,
@@ -324,7 +325,7 @@ fn migration_bench(
                         .expect("create the migration target");
                 });
                 let t = Instant::now();
-                let result = rt.block_on(migrate(&legacy, &target, &opts));
+                let result = rt.block_on(migrate(&app, &legacy, &target, &opts));
                 total += t.elapsed();
                 match result {
                     Ok(r) => {

@@ -1,6 +1,6 @@
 //! The bench cases: each named query of the scenarios (the very constants
 //! in `scenarios::queries`, so the bench prices what the load run sends),
-//! the whole-table full-text searches behind the seeds' "30x faster search"
+//! the whole-table full-text searches behind the migration plan's "30x faster search"
 //! claim, and the key filters with the indexes that serve them.
 //!
 //! Index toggling is a transaction: `DROP INDEX` is transactional in
@@ -145,7 +145,7 @@ impl Query {
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// A whole-table full-text search (every tenant, as the owner): the shape
-/// where a GIN index has the most to win, and the one the seeds' claim of
+/// where a GIN index has the most to win, and the one the migration plan's claim of
 /// "30x faster search" is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Search {

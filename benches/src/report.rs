@@ -9,7 +9,8 @@
 //!   over mean as `portal_owner` (RLS off), same query, same connection
 //!   setup; the geometric mean over the queries is the key figure.
 //! - GIN speed-up per search: mean without the index over mean with it;
-//!   the seeds claim 30x, and the report says whether that holds here.
+//!   the portal's migration plan claims 30x, and the report says whether
+//!   that holds here.
 //! - index speed-up per key filter, the same way.
 //! - migration rows/s per table, mean and spread over the measured runs.
 
@@ -20,7 +21,7 @@ use harness::report::{Attachment, Check, DataSpec, Figure, Run, RunKind, Table};
 
 use crate::estimates::Estimate;
 
-/// The seeds' claim about full-text search with a GIN index.
+/// The migration plan's claim about full-text search with a GIN index.
 pub const SEED_GIN_CLAIM: f64 = 30.0;
 
 /// One criterion benchmark's result.

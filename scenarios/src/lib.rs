@@ -1,4 +1,4 @@
-//! goose load journeys for the reference app (seed 000's housing portal),
+//! goose load journeys for the reference app (the housing portal, `apps/portal`),
 //! one module per kind of user, as goose's own `examples/umami` is laid out:
 //!
 //! - [`browsing`]: applicants searching and reading projects (replica).

@@ -1,4 +1,4 @@
-//! The named SQL queries of the reference app (seed 000, section 4.3), one
+//! The named SQL queries of the reference app (the portal's CRUD layer), one
 //! constant each, so a query's text, its name in the reports and its gate
 //! are the same thing and can be read in one place.
 //!
@@ -54,7 +54,7 @@ order by a.submitted_at desc
 limit 50";
 
 /// Staff dashboard: the newest projects with application statistics
-/// (the seed's `get_projects_with_stats`, one page of it).
+/// (the portal's `get_projects_with_stats`, one page of it).
 /// `$1` company.
 pub const PROJECTS_WITH_STATS: &str = "\
 select p.id, p.name, p.status,
@@ -87,7 +87,7 @@ where a.company_id = $1 and a.project_id = $2 and a.status in ('submitted', 'und
 order by a.submitted_at, a.id
 limit $3";
 
-/// Admin bulk status update (the seed's `UPDATE ... FROM (VALUES ...)`,
+/// Admin bulk status update (the portal's `UPDATE ... FROM (VALUES ...)`,
 /// with arrays so it is one prepared statement whatever the batch size).
 /// `$1` company, `$2` ids (uuid[]), `$3` statuses (text[]).
 pub const BULK_UPDATE_STATUS: &str = "\

@@ -1,5 +1,6 @@
 //! The data a load run reads: the `portal` database with the reference
-//! app's schema (`fixtures::schema::MIGRATOR`, tables, roles, policies),
+//! app's schema (its folder's migrations, `apps/portal/migrations`, built in
+//! as `fixtures::schema::MIGRATOR`: tables, roles, policies),
 //! tenant-skewed rows, and the [`Catalog`] of tenants users are drawn from.
 //!
 //! Rows take the path the app's own data takes: the project's generator

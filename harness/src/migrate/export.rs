@@ -1,5 +1,5 @@
 //! PostgreSQL -> the legacy SQLite shape: the second half of the round trip
-//! and the rollback path the seeds promise.
+//! and the rollback path a migration must offer.
 //!
 //! Keys come back unchanged without a lookup table: integer keys were
 //! kept, and UUIDs made by the migration decode to their legacy ids

@@ -113,11 +113,14 @@ pub fn render(r: &MigrationReport) -> String {
         r.verify_seconds,
         r.role
     );
-    if r.rejects > 0 {
+    if r.rejects > 0 || r.cells_nulled > 0 {
         let _ = writeln!(
             s,
-            "{} rejected rows: see {}",
+            "{} rejected rows ({} for their own values, {} only because a row they reference was: each names its root cause); {} cells kept as NULL by on_bad = \"null\": see {}",
             r.rejects,
+            r.root_rejects,
+            r.rejects - r.root_rejects,
+            r.cells_nulled,
             r.reject_path.display()
         );
     }

@@ -186,11 +186,24 @@ pub async fn has_user_triggers(conn: &mut PgConnection, table: &str) -> Result<b
 }
 
 /// Non-unique indexes that back no constraint, as (quoted name, CREATE
-/// statement): safe to drop for a bulk load and rebuild after it.
+/// statement): safe to drop for a bulk load and rebuild after it. None when
+/// the migration role may not create in the table's schema (it could drop
+/// them but not build them again): they are then kept through the load.
 pub async fn deferrable_indexes(
     conn: &mut PgConnection,
     table: &str,
 ) -> Result<Vec<(String, String)>, MigrateError> {
+    let may_create: bool = sqlx::query_scalar(
+        "select has_schema_privilege(c.relnamespace, 'CREATE') from pg_class c where c.oid = $1::regclass",
+    )
+    .bind(quote(table))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(MigrateError::target(format!("reading the privileges on {table}'s schema")))?;
+    if !may_create {
+        tracing::info!("{table}: the migration role may not create in its schema; its indexes stay during the load");
+        return Ok(Vec::new());
+    }
     sqlx::query_as(
         "select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
          from pg_index i

@@ -3,18 +3,22 @@
 //!
 //! - `support`: a fast native (or docker) cluster for a test.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
+//! - `docs`: nothing in the repository sends a reader to a file outside it.
 //! - `engine`: the engine's sources name nothing the reference app's folder defines (and the scan can fail).
 //! - `migrate`: round-trip proptest over every hard value, reject file and exit codes, input errors, SIGKILL re-run, verify mismatch located.
 //! - `seed`: schema migrations up/down/up leave the catalog identical; the COPY seed loads every row and matches the SQLite seed.
+//! - `roundtrip`: the round-trip property for any app folder (a hand-written app and the reference app) against a hand-written oracle.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
-//! - `rls`: the isolation property (primary and replica), one test per RLS.md item against a flawed variant, audit-rls.
+//! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
 
 mod cluster;
+mod docs;
 mod engine;
 mod load;
 mod migrate;
 mod report;
 mod rls;
+mod roundtrip;
 mod seed;
 mod support;

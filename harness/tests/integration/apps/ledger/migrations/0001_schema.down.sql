@@ -1,0 +1,4 @@
+drop table attachments;
+drop table line_items;
+drop table "order";
+drop table "Accounts";
