@@ -90,6 +90,6 @@ audit-rls URL *ARGS: build
 compare-pgloader ROWS="1000000":
     bash scripts/compare-pgloader.sh {{ROWS}}
 
-# Property tests with many more cases (PROPTEST_CASES): the migration's round trip over every hard value.
+# Property tests with many more cases (PROPTEST_CASES): the round trip of every hard value, for the portal and any-app properties.
 soak CASES="256":
-    PROPTEST_CASES={{CASES}} cargo nextest run -p harness --test integration --no-fail-fast migrate::round_trip
+    PROPTEST_CASES={{CASES}} cargo nextest run -p harness --test integration --no-fail-fast migrate::round_trip roundtrip::

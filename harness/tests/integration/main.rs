@@ -2,6 +2,7 @@
 //! its own servers through the harness's cluster code.
 //!
 //! - `support`: a fast native (or docker) cluster for a test.
+//! - `apps`: hand-written SQLite files of every awkward shape through init -> migrate -> verify -> export, and every exit code through the binary.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
 //! - `docs`: nothing in the repository sends a reader to a file outside it.
 //! - `engine`: the engine's sources name nothing the reference app's folder defines (and the scan can fail).
@@ -12,6 +13,7 @@
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
 
+mod apps;
 mod cluster;
 mod docs;
 mod engine;
