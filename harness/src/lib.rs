@@ -18,6 +18,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod exit_codes;
+pub mod init;
 pub mod load;
 pub mod migrate;
 pub mod reference;

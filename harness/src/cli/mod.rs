@@ -7,6 +7,7 @@
 //! under [`cancellable`]: Ctrl-C or SIGTERM drops the command's future, whose
 //! cluster then stops its servers and removes its containers in `Drop`.
 
+pub mod init;
 pub mod load;
 pub mod migrate;
 pub mod report;
@@ -41,6 +42,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Draft an app folder from any SQLite file: schema, mapping with evidence, roles and RLS, workload skeleton.
+    Init(init::InitArgs),
     /// Start a primary and a streaming replica, print their URLs, run until Ctrl-C.
     Up(up::UpArgs),
     /// Build the PostgreSQL image from Debian's packages (no registry needed).
@@ -158,6 +161,7 @@ pub fn main() -> i32 {
 async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let file = HarnessConfig::load(cli.config.as_deref(), cli.profile.as_deref())?;
     match cli.command {
+        Command::Init(a) => init::run(a).await,
         Command::Up(a) => up::run(a, &file).await,
         Command::Image(a) => up::image(a).await,
         Command::Clean => {
