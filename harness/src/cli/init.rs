@@ -22,7 +22,7 @@ pub struct InitArgs {
     #[arg(long)]
     pub from: PathBuf,
     /// The column that names a row's tenant (default: guessed from tenant_id,
-    /// company_id, org_id, ... when two tables or more share it).
+    /// org_id, account_id, ... when two tables or more share it).
     #[arg(long)]
     pub tenant_column: Option<String>,
     /// Write into DIR even when it is not empty (replaces the files init writes).

@@ -28,16 +28,23 @@ pub const TENANT_SETTING: &str = "app.tenant_id";
 /// Column names PostgreSQL reserves for system columns of every table.
 const SYSTEM_COLUMNS: &[&str] = &["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
 
-/// Tenant column names tried, in this order, when none is given.
-pub const TENANT_GUESSES: &[&str] = &[
-    "tenant_id",
-    "company_id",
-    "org_id",
-    "organization_id",
-    "account_id",
-    "workspace_id",
-    "team_id",
+/// The nouns a tenant goes by, tried in this order when no tenant column
+/// is given: the column guessed is `<noun>_id`. Nouns rather than column
+/// names, so the list is vocabulary, not any app's schema.
+pub const TENANT_NOUNS: &[&str] = &[
+    "tenant",
+    "company",
+    "org",
+    "organization",
+    "account",
+    "workspace",
+    "team",
 ];
+
+/// The tenant column names tried when none is given.
+pub fn tenant_guesses() -> Vec<String> {
+    TENANT_NOUNS.iter().map(|n| format!("{n}_id")).collect()
+}
 
 /// How a drafted table reaches its tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +54,7 @@ pub enum Link {
     /// It has the tenant column.
     Tenant,
     /// No tenant column, but a foreign-key path to a tenant table (the
-    /// path, as `a -> b.company_id`).
+    /// path, as `a -> b.org_id`).
     ThroughParent(String),
     /// No tenant column and no path to one: shared by every tenant.
     Lookup,
@@ -952,7 +959,7 @@ fn load_order(
 }
 
 /// The shortest foreign-key path from table `from` to a table that has
-/// the tenant column (or is the root), as `a -> b.company_id`.
+/// the tenant column (or is the root), as `a -> b.org_id`.
 fn tenant_path(work: &[Work], from: usize, has_tenant: &[bool], column: &str) -> Option<String> {
     let mut prev: Vec<Option<usize>> = vec![None; work.len()];
     let mut seen = vec![false; work.len()];
@@ -1083,13 +1090,16 @@ fn find_tenant(
             vec![c.to_string()]
         }
         None => {
-            let mut ranked: Vec<(&str, usize)> = TENANT_GUESSES
-                .iter()
-                .map(|c| (*c, tables_with(c).len()))
+            let mut ranked: Vec<(String, usize)> = tenant_guesses()
+                .into_iter()
+                .map(|c| {
+                    let n = tables_with(&c).len();
+                    (c, n)
+                })
                 .filter(|(_, k)| *k >= 2)
                 .collect();
             ranked.sort_by_key(|b| std::cmp::Reverse(b.1));
-            ranked.into_iter().map(|(c, _)| c.to_string()).collect()
+            ranked.into_iter().map(|(c, _)| c).collect()
         }
     };
     for c in candidates {
@@ -1214,13 +1224,13 @@ fn find_tenant(
         return Ok(tenant);
     }
     decisions.push(
-        "NO TENANT COLUMN FOUND: no column like tenant_id/company_id/org_id is shared by two tables, so no row-level security policy was drafted and every table is open to the app. Rerun with --tenant-column NAME, or add a tenant column to the tables and write their policies"
+        "NO TENANT COLUMN FOUND: no column named after a tenant noun (tenant_id, org_id, account_id, ...) is shared by two tables, so no row-level security policy was drafted and every table is open to the app. Rerun with --tenant-column NAME, or add a tenant column to the tables and write their policies"
             .into(),
     );
     Ok(none)
 }
 
-/// A table named after the tenant column (`companies` for `company_id`)
+/// A table named after the tenant column (`orgs` for `org_id`)
 /// with an integer key, that does not itself hold the column.
 fn root_by_name(work: &[Work], column: &str, holders: &[usize]) -> Option<usize> {
     let c = column.to_ascii_lowercase();

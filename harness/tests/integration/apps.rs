@@ -40,9 +40,10 @@ fn run(c: &mut Command) -> (i32, String) {
 /// A SQLite file from hand-written SQL.
 fn sqlite(dir: &Path, name: &str, sql: &str) -> PathBuf {
     let p = dir.join(format!("{name}.db"));
+    // As legacy apps ran: foreign keys declared, never enforced.
     rusqlite::Connection::open(&p)
         .unwrap()
-        .execute_batch(sql)
+        .execute_batch(&format!("pragma foreign_keys = off;\n{sql}"))
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     p
 }
@@ -145,7 +146,10 @@ async fn through(
 
     let mut rejected = BTreeSet::new();
     for r in reject::read(&rejects).unwrap() {
-        assert!(!r.reason.is_empty(), "{name}: a reject without a reason: {r:?}");
+        assert!(
+            !r.reason.is_empty(),
+            "{name}: a reject without a reason: {r:?}"
+        );
         if r.row_absent() {
             rejected.insert((r.table.clone(), r.legacy_key.expect("integer keys")));
         }
@@ -270,7 +274,9 @@ INSERT INTO invoice_lines VALUES (1, 1, 5.25), (2, 1, 5.25), (3, 2, 20.25), (4, 
 const TEXT_KEY: &str = r#"
 CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);
 CREATE TABLE settings (account_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (account_id, key)) WITHOUT ROWID;
+CREATE TABLE notes (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id), body TEXT);
 INSERT INTO accounts VALUES (1, 'a');
+INSERT INTO notes VALUES (1, 1, 'n');
 INSERT INTO settings VALUES (1, 'theme', 'dark');
 "#;
 
@@ -292,10 +298,18 @@ async fn any_sqlite_file_goes_through_init_migrate_verify_export() {
         .filter(|n| n.starts_with("a table name"))
         .collect();
     assert_eq!(long.len(), 2, "both long tables are mapped: {long:?}");
-    assert!(long.iter().all(|n| n.len() <= 63) && long[0] != long[1], "{long:?}");
+    assert!(
+        long.iter().all(|n| n.len() <= 63) && long[0] != long[1],
+        "{long:?}"
+    );
     for m in &t.app.mapping.tables {
         for col in &m.columns {
-            assert!(col.target.len() <= 63, "{}.{} is over 63 bytes", m.name, col.target);
+            assert!(
+                col.target.len() <= 63,
+                "{}.{} is over 63 bytes",
+                m.name,
+                col.target
+            );
         }
     }
 
@@ -313,7 +327,11 @@ async fn any_sqlite_file_goes_through_init_migrate_verify_export() {
     let types = sqlite(dir.path(), "types", TYPES);
     let t = through(&c, dir.path(), "types", &types, Some("org_id")).await;
     // 'not a number' in an INTEGER column: its row is rejected (by rule, with evidence).
-    assert!(t.rejected.contains(&("items".to_string(), 3)), "types: {:?}", t.rejected);
+    assert!(
+        t.rejected.contains(&("items".to_string(), 3)),
+        "types: {:?}",
+        t.rejected
+    );
     let qty = t.app.table("items").unwrap().col("qty").unwrap();
     assert!(
         qty.evidence.as_deref().unwrap_or("").contains('%'),
@@ -330,18 +348,31 @@ async fn any_sqlite_file_goes_through_init_migrate_verify_export() {
     );
 
     let parent = sqlite(dir.path(), "through_parent", THROUGH_PARENT);
-    let t = through(&c, dir.path(), "through_parent", &parent, Some("company_id")).await;
+    let t = through(
+        &c,
+        dir.path(),
+        "through_parent",
+        &parent,
+        Some("company_id"),
+    )
+    .await;
     assert!(t.rejected.is_empty());
     let note = t
         .app
         .table("invoice_lines")
         .and_then(|m| m.note.clone())
         .unwrap_or_default();
-    assert!(note.contains("invoices"), "the draft names the path to the tenant: {note:?}");
+    assert!(
+        note.contains("invoices"),
+        "the draft names the path to the tenant: {note:?}"
+    );
 
     let text_key = sqlite(dir.path(), "text_key", TEXT_KEY);
     let t = through(&c, dir.path(), "text_key", &text_key, Some("account_id")).await;
-    assert!(t.app.table("settings").is_none(), "a table init cannot draft is left out");
+    assert!(
+        t.app.table("settings").is_none(),
+        "a table init cannot draft is left out"
+    );
     assert!(
         t.init_out.contains("settings"),
         "init names the table it refused and why: {}",
@@ -391,7 +422,10 @@ async fn each_exit_code_comes_from_the_binary() {
         .arg(&db)
         .args(["--url", &format!("postgres://postgres@127.0.0.1:{port}/x")]));
     assert_eq!(code, exit_codes::BAD_INPUT, "{out}");
-    assert!(out.contains("harness init"), "the error says what to do: {out}");
+    assert!(
+        out.contains("harness init"),
+        "the error says what to do: {out}"
+    );
     // 3: the right file, a target nothing listens on.
     let app = dir.path().join("plain-app");
     let (code, out) = run(harness_bin().arg("init").arg(&app).arg("--from").arg(&db));
@@ -399,7 +433,11 @@ async fn each_exit_code_comes_from_the_binary() {
     for args in [
         vec!["migrate".to_string(), db.display().to_string()],
         vec!["verify".to_string(), db.display().to_string()],
-        vec!["export".into(), "-o".into(), dir.path().join("o.db").display().to_string()],
+        vec![
+            "export".into(),
+            "-o".into(),
+            dir.path().join("o.db").display().to_string(),
+        ],
     ] {
         let (code, out) = run(harness_bin()
             .args(&args)
