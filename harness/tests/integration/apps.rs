@@ -105,17 +105,7 @@ async fn through(
     let app = App::load(&folder).unwrap_or_else(|e| panic!("{name}: the draft does not load: {e}"));
 
     let db = format!("apps_{name}");
-    let mut admin = c.primary().connect().await.unwrap();
-    for sql in [
-        format!("drop database if exists {db} with (force)"),
-        format!("create database {db}"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let url = c.primary().with_database(&db).url();
+    let url = support::fresh_db(c, &db).await.url();
     let rejects = dir.join(format!("{name}-rejects.jsonl"));
     let (code, out) = run(harness_bin()
         .arg("migrate")

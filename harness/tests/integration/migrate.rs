@@ -557,17 +557,7 @@ fn dataset() -> impl Strategy<Value = (Shape, Vec<(usize, usize)>, Vec<usize>)> 
 
 /// A fresh database: its connect options (library calls) and URL (CLI).
 async fn fresh_db(c: &Cluster, name: &str) -> Target {
-    let mut admin = c.primary().connect().await.unwrap();
-    for sql in [
-        format!("drop database if exists {name} with (force)"),
-        format!("create database {name}"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let ep = c.primary().with_database(name);
+    let ep = support::fresh_db(c, name).await;
     Target {
         opts: ep.connect_options(),
         url: ep.url(),

@@ -1006,17 +1006,7 @@ async fn one_case(
     rotate: usize,
     cov: &mut Coverage,
 ) -> Result<(), TestCaseError> {
-    let mut admin = c.primary().connect().await.unwrap();
-    for sql in [
-        format!("drop database if exists {db} with (force)"),
-        format!("create database {db}"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let ep = c.primary().with_database(db);
+    let ep = support::fresh_db(c, db).await;
     let target = ep.connect_options();
     let mut conn = ep.connect().await.unwrap();
     app.migrator().await.unwrap().run(&mut conn).await.unwrap();

@@ -1,6 +1,6 @@
 //! Clusters for tests, started through the harness's own cluster code.
 
-use harness::cluster::{image, BackendKind, Cluster, ClusterConfig, Durability};
+use harness::cluster::{image, BackendKind, Cluster, ClusterConfig, Durability, Endpoint};
 
 /// A native primary + replica with fast durability.
 pub async fn native() -> Cluster {
@@ -29,4 +29,20 @@ pub fn docker_or_skip(test: &str) -> bool {
         "a Docker engine answers but no PostgreSQL image is present: run `just image`"
     );
     true
+}
+
+/// A fresh, empty database `name` on the cluster's primary (dropped first
+/// if a previous run left it): its endpoint.
+pub async fn fresh_db(c: &Cluster, name: &str) -> Endpoint {
+    let mut admin = c.primary().connect().await.unwrap();
+    for sql in [
+        format!("drop database if exists {name} with (force)"),
+        format!("create database {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    c.primary().with_database(name)
 }
