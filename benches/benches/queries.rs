@@ -285,7 +285,7 @@ fn migration_bench(
     let spec = fixtures::generate::Spec { scale, ..bed.spec };
     let summary = fixtures::write::sqlite::write_sqlite(&spec, &legacy, &mut |_| {})
         .context("writing the legacy SQLite file")?;
-    let app = harness::app::App::load_or_default(None).expect("the reference app folder");
+    let app = harness::reference::app(None).expect("the reference app folder");
     let opts = MigrateOptions {
         reject_path: tmp.path().join("rejects.jsonl"),
         progress: false,

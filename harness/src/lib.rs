@@ -1,8 +1,10 @@
-//! The harness library: everything the `harness` CLI does, in the order a
-//! run goes through it.
+//! The harness: the `harness` CLI over the engine ([`harness_engine`],
+//! re-exported here stage by stage), plus what runs the reference app's
+//! own Rust (its generator for `seed`, its journeys for `load`).
 //!
 //! - [`app`]: the app folder, the one way the engine learns about an app
 //!   ([`reference`]: the folder used when none is given).
+//! - [`init`]: any SQLite file -> a drafted app folder.
 //! - [`config`]: defaults, `harness.toml`, profiles, env, flags.
 //! - [`cluster`]: a real primary and streaming replica (native, docker,
 //!   external), lag, faults, teardown.
@@ -13,16 +15,10 @@
 //! - [`cli`]: the command line over the stages above; [`exit_codes`] is
 //!   what CI reads.
 
-pub mod app;
+pub use harness_engine::{app, cluster, config, exit_codes, init, migrate, report, rls};
+
 pub mod cli;
-pub mod cluster;
-pub mod config;
-pub mod exit_codes;
-pub mod init;
 pub mod load;
-pub mod migrate;
 pub mod reference;
-pub mod report;
-pub mod rls;
 
 pub use fixtures::tenant;

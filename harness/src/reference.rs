@@ -7,10 +7,20 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::app::{App, AppError};
+
 /// The default app folder.
 pub fn dir() -> PathBuf {
     if let Some(d) = std::env::var_os("HARNESS_APP") {
         return PathBuf::from(d);
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/portal")
+}
+
+/// `--app DIR`, or the default folder.
+pub fn app(dir: Option<&Path>) -> Result<App, AppError> {
+    match dir {
+        Some(d) => App::load(d),
+        None => App::load(&self::dir()),
+    }
 }

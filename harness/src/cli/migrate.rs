@@ -29,7 +29,7 @@ pub struct AppArgs {
 impl AppArgs {
     /// Load the folder; a bad folder is bad input (exit 4).
     pub fn load(&self) -> anyhow::Result<App> {
-        Ok(App::load_or_default(self.app.as_deref())?)
+        Ok(crate::reference::app(self.app.as_deref())?)
     }
 }
 

@@ -181,7 +181,7 @@ async fn generate_and_migrate(
         ..Default::default()
     };
     // The load runs the reference app until workloads come from app folders.
-    let app = crate::app::App::load_or_default(None).map_err(|e| fail(e.to_string()))?;
+    let app = crate::reference::app(None).map_err(|e| fail(e.to_string()))?;
     let report = crate::migrate::copy::migrate(&app, &legacy, &primary.connect_options(), &opts)
         .await
         .map_err(|e| fail(e.to_string()))?;

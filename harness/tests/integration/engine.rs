@@ -125,7 +125,8 @@ fn offending(text: &str, file: &str, forbidden: &BTreeSet<String>) -> Vec<(Strin
 
 /// The engine's source files.
 fn engine_sources() -> Vec<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("src");
     let mut files = Vec::new();
     fn walk(d: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(d).unwrap() {
@@ -137,18 +138,9 @@ fn engine_sources() -> Vec<PathBuf> {
             }
         }
     }
-    for d in ["app", "cluster", "migrate", "report", "rls", "init"] {
-        if src.join(d).is_dir() {
-            walk(&src.join(d), &mut files);
-        }
-    }
-    for f in [
-        "cli/migrate.rs",
-        "cli/rls.rs",
-        "cli/init.rs",
-        "config.rs",
-        "exit_codes.rs",
-    ] {
+    // The engine crate, whole, and the commands over it.
+    walk(&root.join("engine/src"), &mut files);
+    for f in ["cli/migrate.rs", "cli/rls.rs", "cli/init.rs"] {
         if src.join(f).is_file() {
             files.push(src.join(f));
         }
@@ -159,7 +151,7 @@ fn engine_sources() -> Vec<PathBuf> {
 
 #[test]
 fn the_engine_names_nothing_the_reference_app_defines() {
-    let app = App::load_or_default(None).unwrap();
+    let app = harness::reference::app(None).unwrap();
     let forbidden: BTreeSet<String> = folder_identifiers(&app)
         .into_iter()
         .filter(|n| !ORDINARY_WORDS.contains(&n.as_str()))
@@ -206,7 +198,7 @@ fn the_engine_names_nothing_the_reference_app_defines() {
 /// merely contains a name.
 #[test]
 fn the_scan_flags_an_app_name_wherever_it_appears() {
-    let app = App::load_or_default(None).unwrap();
+    let app = harness::reference::app(None).unwrap();
     let forbidden = folder_identifiers(&app);
     let col = &app.toml.tenant.column;
     let snippet = format!(
@@ -229,4 +221,26 @@ fn the_scan_flags_an_app_name_wherever_it_appears() {
         created_objects("create unique index if not exists idx_x on t (a);")
             .contains(&"idx_x".to_string())
     );
+}
+
+/// The crate graph says the same: the engine crate depends on no app crate
+/// (the reference app's generator and journeys, or the CLI over them).
+#[test]
+fn the_engine_crate_depends_on_no_app_crate() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("engine/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let toml: toml::Table = text.parse().unwrap();
+    let mut deps: Vec<String> = Vec::new();
+    for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if let Some(t) = toml.get(section).and_then(|v| v.as_table()) {
+            deps.extend(t.keys().cloned());
+        }
+    }
+    assert!(deps.len() > 10, "read {deps:?}");
+    for app_crate in ["fixtures", "scenarios", "harness", "benches", "goose"] {
+        assert!(
+            !deps.iter().any(|d| d == app_crate),
+            "harness/engine depends on {app_crate}"
+        );
+    }
 }

@@ -31,7 +31,7 @@ struct Legacy {
 
 /// The reference app's folder (the default app).
 fn portal() -> harness::app::App {
-    harness::app::App::load_or_default(None).expect("apps/portal loads")
+    harness::reference::app(None).expect("apps/portal loads")
 }
 
 fn text(s: &str) -> Raw {

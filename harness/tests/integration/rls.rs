@@ -25,7 +25,7 @@ mod roles {
 
 /// The audit as the reference app's folder configures it.
 fn portal_audit() -> AuditOptions {
-    AuditOptions::for_app(&harness::app::App::load_or_default(None).unwrap())
+    AuditOptions::for_app(&harness::reference::app(None).unwrap())
 }
 use harness::tenant::{self, TenantContext};
 use proptest::prelude::*;

@@ -1342,6 +1342,6 @@ fn round_trip_keeps_every_accepted_value_of_an_app_written_by_hand() {
 /// Property: the same for the reference app's folder.
 #[test]
 fn round_trip_keeps_every_accepted_value_of_the_reference_app() {
-    let app = App::load_or_default(None).unwrap();
+    let app = harness::reference::app(None).unwrap();
     property(app, "portal", false);
 }

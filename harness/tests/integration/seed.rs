@@ -340,7 +340,7 @@ async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
     drop(fresh_database(&cluster, "seed_copy_migrated").await);
     let migrated_db = cluster.primary().with_database("seed_copy_migrated");
     let report = harness::migrate::migrate(
-        &harness::app::App::load_or_default(None).unwrap(),
+        &harness::reference::app(None).unwrap(),
         &db,
         &migrated_db.connect_options(),
         &harness::migrate::MigrateOptions {

@@ -5,7 +5,7 @@
 //! edits it. The engine (cluster, migrate, verify, export, the RLS audit,
 //! report) names no table, column, role or setting of any app: everything
 //! app-specific arrives through an [`App`] loaded from here. The reference
-//! app that ships with the project is one such folder ([`crate::reference`])
+//! app that ships with the project is one such folder (the CLI's default)
 //! and gets nothing the format does not give every app.
 //!
 //! | file | holds |
@@ -161,14 +161,6 @@ impl App {
             });
         }
         Ok(app)
-    }
-
-    /// `--app DIR`, or the reference app's folder ([`crate::reference::dir`]).
-    pub fn load_or_default(dir: Option<&Path>) -> Result<App, AppError> {
-        match dir {
-            Some(d) => App::load(d),
-            None => App::load(&crate::reference::dir()),
-        }
     }
 
     fn problems(&self) -> Vec<String> {

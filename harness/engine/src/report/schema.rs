@@ -17,7 +17,7 @@
 use serde_json::Value;
 
 /// The committed schema for [`super::SCHEMA_VERSION`] 1.
-pub const SUMMARY_V1: &str = include_str!("../../schema/summary.v1.schema.json");
+pub const SUMMARY_V1: &str = include_str!("../../../schema/summary.v1.schema.json");
 
 /// Keywords that only document (never constrain).
 const ANNOTATIONS: [&str; 6] = ["$schema", "$id", "title", "description", "format", "$defs"];

@@ -601,7 +601,7 @@ fn write_run_makes_the_folder_and_the_index() {
 /// what it wrote re-reads as the same run.
 #[test]
 fn sample_report_is_written_for_rendering() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/report-sample");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-sample");
     let _ = std::fs::remove_dir_all(&root);
     let mut run = sample_run();
     run.folder = None;

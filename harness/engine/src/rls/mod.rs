@@ -4,7 +4,8 @@
 //! What isolation has to mean is docs/rls.md. An app's policies are SQL
 //! migrations in its folder, so a DBA reviews them as SQL and every
 //! database the harness creates for the app gets them the same way. The
-//! tenant context an app sets before each transaction is [`crate::tenant`].
+//! tenant context an app sets before each transaction is its `app.toml`'s
+//! `tenant.setting`.
 //!
 //! - [`roles`]: logging in as the roles an app's `app.toml` names.
 //! - [`audit`]: catalog reads in a read-only transaction, then pure checks

@@ -25,7 +25,7 @@ pub const OFFICIAL_IMAGE: &str = "postgres:15";
 pub const LOCAL_IMAGE: &str = "harness/postgres:15-bookworm";
 pub const PULL_HINT: &str = "(no registry answered for postgres:15)";
 
-const ENTRYPOINT: &str = include_str!("../../assets/docker-entrypoint.sh");
+const ENTRYPOINT: &str = include_str!("../../../assets/docker-entrypoint.sh");
 
 /// Run `docker ARGS`, returning stdout, or an error with its stderr.
 pub fn docker_cli(args: &[&str]) -> Result<String, ClusterError> {
