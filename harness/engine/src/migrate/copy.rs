@@ -144,7 +144,11 @@ pub async fn migrate(
         if let TableState::Done { rows, .. } = &states[i] {
             if is_parent(&plans, i) {
                 let keys = keys_in_target(&mut conn, plan).await?;
-                Arc::make_mut(&mut parents).keys.insert(i, keys);
+                // A re-run still names the root cause of a child's rejection.
+                let causes = target::rejected_causes(&mut conn, &name).await?;
+                let p = Arc::make_mut(&mut parents);
+                p.keys.insert(i, keys);
+                p.rejected.insert(i, causes);
             }
             report.tables.push(TableReport {
                 table: name,

@@ -267,6 +267,27 @@ pub async fn rejected_keys(
     Ok(out)
 }
 
+/// The rows a finished table left out, by legacy key, each with its cause
+/// as the reject file gives it (`table key: column: reason`), so children
+/// migrated by a later run can name it.
+pub async fn rejected_causes(
+    conn: &mut PgConnection,
+    table: &str,
+) -> Result<HashMap<i64, String>, MigrateError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "select legacy_key, column_name, reason from harness_migration.rejects
+         where table_name = $1 and legacy_key is not null and stage is distinct from 'cell'",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(MigrateError::target("reading harness_migration.rejects"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, col, reason)| (k, format!("{table} {k}: {col}: {reason}")))
+        .collect())
+}
+
 /// Ends a connection politely (errors do not matter at that point).
 pub async fn close(conn: PgConnection) {
     let _ = conn.close().await;
