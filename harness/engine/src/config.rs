@@ -63,9 +63,11 @@ impl HarnessConfig {
         };
         let profiles = table.remove("profile");
         if let Some(name) = profile {
+            let builtin = builtin_profiles();
             let p = profiles
                 .as_ref()
                 .and_then(|v| v.get(name))
+                .or_else(|| builtin.get(name))
                 .and_then(|v| v.as_table())
                 .ok_or_else(|| ConfigError::NoProfile(name.to_string()))?;
             merge(&mut table, p);
@@ -106,6 +108,22 @@ impl HarnessConfig {
     }
 }
 
+/// The profiles the documented example file defines (`ci`, `capacity`):
+/// built in, so `--profile ci` works as documented without copying the
+/// file first. A profile of the same name in a config file wins.
+fn builtin_profiles() -> toml::Table {
+    const EXAMPLE: &str = include_str!("../../../harness.toml.example");
+    EXAMPLE
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("profile"))
+        .and_then(|v| match v {
+            toml::Value::Table(t) => Some(t),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// Merge `over` into `base`, recursing into tables.
 fn merge(base: &mut toml::Table, over: &toml::Table) {
     for (k, v) in over {
@@ -140,6 +158,16 @@ mod tests {
             HarnessConfig::load(Some(&p), Some("nope")),
             Err(ConfigError::NoProfile(_))
         ));
+
+        // The documented profiles exist without a config file.
+        let ci = HarnessConfig::load(None, Some("ci")).unwrap();
+        let cl: ClusterConfig = ci.section("cluster").unwrap();
+        assert_eq!(cl.durability, Durability::Fast);
+        assert!(ci
+            .table
+            .get("load")
+            .is_some_and(|l| l.get("users").is_some()));
+        assert!(!builtin_profiles().is_empty());
 
         let bad = HarnessConfig::from_toml("[cluster]\nbakend = \"native\"\n").unwrap();
         let err = bad

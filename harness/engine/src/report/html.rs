@@ -209,13 +209,22 @@ fn charts_section(o: &mut String, run: &Run) {
             .or_default()
             .push(s);
     }
+    // A chart split by unit says which unit each part shows, so no two
+    // headings are the same.
+    let mut units: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (_, chart, group, _) in groups.keys() {
+        *units.entry((chart.clone(), group.clone())).or_default() += 1;
+    }
     o.push_str("<h2>Charts</h2>\n");
     for ((_, chart, group, unit), series) in groups {
-        let heading = if group.is_empty() {
+        let mut heading = if group.is_empty() {
             chart.clone()
         } else {
             format!("{chart}: {group}")
         };
+        if units[&(chart.clone(), group.clone())] > 1 {
+            heading = format!("{heading} ({unit})");
+        }
         let _ = writeln!(o, "<h3>{}</h3>", escape(&heading));
         let lines: Vec<Line<'_>> = series
             .iter()

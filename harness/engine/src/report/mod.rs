@@ -12,8 +12,8 @@
 //! // Optional: create the folder early to drop goose's report or criterion's folder in it.
 //! let root = report::default_root();
 //! let dir = report::create_run_dir(&root, &mut run)?;
-//! std::fs::write(dir.join("goose.html"), "...").ok();
-//! run.attach(Attachment::new("goose's own report", "goose.html"));
+//! std::fs::write(dir.join("goose.md"), "...").ok();
+//! run.attach(Attachment::new("goose's own report", "goose.md"));
 //! // Results.
 //! run.gate(Gate::new("p95 latency", 84.0, Comparison::AtMost, 100.0, "ms"));
 //! run.check(Check::new("tenant A cannot read tenant B", true, "0 rows").in_group("rls"));

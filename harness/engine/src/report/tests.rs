@@ -96,6 +96,9 @@ pub(crate) fn sample_run() -> Run {
             .with_points([(0.0, 5.0), (30.0, 120.0)]),
     );
     run.series(
+        Series::new(charts::DB_METRICS, "cache hit", "%").with_points([(0.0, 99.0), (30.0, 98.5)]),
+    );
+    run.series(
         Series::new(charts::CAPACITY, "p95", "ms")
             .x_unit("users")
             .in_group("mixed")
@@ -193,7 +196,15 @@ fn html_draws_every_chart_and_puts_verdict_and_gates_first() {
     // One chart per (chart, group, unit), one polyline per series, one
     // histogram.
     let charts = page.matches("<svg class=\"chart\"").count();
-    assert_eq!(charts, 6 + 1, "5 time charts + capacity + the histogram");
+    assert_eq!(charts, 7 + 1, "6 time charts + capacity + the histogram");
+    // A chart split by unit names the unit: no two headings are the same.
+    let headings: Vec<&str> = page
+        .split("<h3>")
+        .skip(1)
+        .map(|h| h.split("</h3>").next().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<&&str> = headings.iter().collect();
+    assert_eq!(unique.len(), headings.len(), "{headings:?}");
     assert_eq!(page.matches("<polyline").count(), run.series.len());
     assert!(page.matches("<rect x=").count() >= 5);
     let first_chart = page.find("<svg").unwrap();
