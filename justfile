@@ -86,9 +86,10 @@ soak-rls CASES="20000":
 audit-rls URL *ARGS: build
     target/debug/harness audit-rls --url {{URL}} {{ARGS}}
 
-# pgloader vs `harness migrate` vs bare psql \copy on one >= 1M-row legacy file, same cluster, same run: rows/s, ratios, peak memory.
+# pgloader vs `harness migrate` vs bare psql \copy, same cluster, same run, first on the portal's legacy file, then on plain tables with `harness init` defaults: rows/s, ratios, peak memory.
 compare-pgloader ROWS="1000000":
     bash scripts/compare-pgloader.sh {{ROWS}}
+    bash scripts/compare-pgloader-plain.sh {{ROWS}}
 
 # Property tests with many more cases (PROPTEST_CASES): the round trip of every hard value, for the portal and any-app properties.
 soak CASES="256":
