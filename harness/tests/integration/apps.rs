@@ -84,6 +84,7 @@ fn canonical_rows(app: &App, file: &Path) -> BTreeMap<(String, i64), Result<Vec<
 struct Through {
     app: App,
     rejected: BTreeSet<(String, i64)>,
+    records: Vec<reject::RejectRecord>,
     init_out: String,
 }
 
@@ -135,7 +136,8 @@ async fn through(
     assert_eq!(code, exit_codes::OK, "{name}: export: {out}");
 
     let mut rejected = BTreeSet::new();
-    for r in reject::read(&rejects).unwrap() {
+    let records = reject::read(&rejects).unwrap();
+    for r in &records {
         assert!(
             !r.reason.is_empty(),
             "{name}: a reject without a reason: {r:?}"
@@ -171,6 +173,7 @@ async fn through(
     Through {
         app,
         rejected,
+        records,
         init_out,
     }
 }
@@ -256,8 +259,8 @@ CREATE TABLE invoices (id INTEGER PRIMARY KEY, company_id INTEGER NOT NULL REFER
 CREATE TABLE invoice_lines (id INTEGER PRIMARY KEY, invoice_id INTEGER NOT NULL REFERENCES invoices(id), amount REAL);
 INSERT INTO companies VALUES (1, 'a'), (2, 'b');
 INSERT INTO countries VALUES (1, 'FR'), (2, 'DE');
-INSERT INTO invoices VALUES (1, 1, 1, 10.5), (2, 2, 2, 20.25), (3, 1, NULL, 0);
-INSERT INTO invoice_lines VALUES (1, 1, 5.25), (2, 1, 5.25), (3, 2, 20.25), (4, 3, 0);
+INSERT INTO invoices VALUES (1, 1, 1, 10.5), (2, 2, 2, 20.25), (3, 1, NULL, 0), (4, 2, 1, 'n/a');
+INSERT INTO invoice_lines VALUES (1, 1, 5.25), (2, 1, 5.25), (3, 2, 20.25), (4, 3, 0), (5, 4, 1.5), (6, 4, 2.5);
 "#;
 
 /// WITHOUT ROWID with a text key: no integer locates its rows.
@@ -346,7 +349,21 @@ async fn any_sqlite_file_goes_through_init_migrate_verify_export() {
         Some("company_id"),
     )
     .await;
-    assert!(t.rejected.is_empty());
+    // One bad invoice: the invoice is the root rejection, its two lines
+    // are rejected for it and name it as their cause.
+    let root: Vec<_> = t.records.iter().filter(|r| r.is_root()).collect();
+    assert_eq!(root.len(), 1, "{:?}", t.records);
+    assert_eq!(
+        (root[0].table.as_str(), root[0].legacy_key),
+        ("invoices", Some(4))
+    );
+    let cascaded: Vec<_> = t.records.iter().filter(|r| !r.is_root()).collect();
+    assert_eq!(cascaded.len(), 2, "{:?}", t.records);
+    for r in cascaded {
+        assert_eq!(r.table, "invoice_lines");
+        let cause = r.cause.as_deref().unwrap_or_default();
+        assert!(cause.starts_with("invoices 4: total"), "{r:?}");
+    }
     let note = t
         .app
         .table("invoice_lines")
