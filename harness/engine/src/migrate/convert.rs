@@ -307,6 +307,25 @@ impl Plan {
         }
     }
 
+    /// The uuid tag of the table `ref` column `col` points at.
+    pub fn ref_tag(&self, col: usize) -> Option<u8> {
+        match &self.steps[col] {
+            Step::Ref { tag, .. } => *tag,
+            _ => None,
+        }
+    }
+
+    /// For a `record_ref`: Some(true) when every table has UUID keys,
+    /// Some(false) when none has, None when they are mixed.
+    pub fn record_ref_tags(&self) -> Option<bool> {
+        let uuid = self.tags.values().filter(|t| t.is_some()).count();
+        match uuid {
+            0 => Some(false),
+            n if n == self.tags.len() => Some(true),
+            _ => None,
+        }
+    }
+
     /// The table `ref` column `col` points at.
     pub fn parent_name(&self, col: usize) -> &str {
         match &self.steps[col] {

@@ -39,6 +39,7 @@ use indicatif::ProgressBar;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError};
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
+use super::binary;
 use super::convert::{self, Plan, Raw};
 use super::reject::{RejectFile, RejectRecord, Stage};
 use super::source::{self, Source};
@@ -329,6 +330,7 @@ async fn run_table(
     let triggers = target::has_user_triggers(conn, name).await?;
     let indexes = target::deferrable_indexes(conn, name).await?;
     let fks = target::foreign_keys(conn, name).await?;
+    let binary = binary_plan(conn, plan).await?;
     let mut passes = 0;
     loop {
         passes += 1;
@@ -341,6 +343,7 @@ async fn run_table(
             Arc::new(skip.clone()),
             on_error,
             (triggers, &indexes, &fks),
+            binary.clone(),
             pb,
         )
         .await?;
@@ -482,6 +485,7 @@ async fn pass(
     skip: Arc<HashSet<i64>>,
     on_error: OnError,
     (triggers, indexes, fks): (bool, Deferred<'_>, Deferred<'_>),
+    binary: Option<Arc<Vec<bool>>>,
     pb: &ProgressBar,
 ) -> Result<PassEnd, MigrateError> {
     let name = plan.name().to_string();
@@ -515,7 +519,15 @@ async fn pass(
         .await?;
     }
     let cols: Vec<String> = plan.def.target_columns().map(quote).collect();
-    let stmt = format!("copy {qname} ({}) from stdin", cols.join(", "));
+    let stmt = format!(
+        "copy {qname} ({}) from stdin{}",
+        cols.join(", "),
+        if binary.is_some() {
+            " with (format binary)"
+        } else {
+            ""
+        }
+    );
     let mut copy = conn
         .copy_in_raw(&stmt)
         .await
@@ -537,6 +549,7 @@ async fn pass(
             &cparents,
             &skip,
             on_error == OnError::Stop,
+            binary.as_deref().map(Vec::as_slice),
             &cpb,
         )
     });
@@ -724,7 +737,9 @@ async fn finish_table(
     exec(conn, "commit".into(), "committing the table").await
 }
 
-/// The converter thread: rules, orphan check, COPY text and digests.
+/// The converter thread: rules, orphan check, COPY data and digests.
+/// `binary`: COPY's binary format, with each column's "is int4" flag.
+#[allow(clippy::too_many_arguments)]
 fn convert_stage(
     plan: &Plan,
     rx: std::sync::mpsc::Receiver<Vec<Raw>>,
@@ -732,12 +747,16 @@ fn convert_stage(
     parents: &Parents,
     skip: &HashSet<i64>,
     stop_on_reject: bool,
+    binary: Option<&[bool]>,
     pb: &ProgressBar,
 ) -> ConvOut {
     let width = plan.legacy_width();
     let name = plan.name().to_string();
     let mut out = ConvOut::default();
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+    if binary.is_some() {
+        buf.extend_from_slice(binary::HEADER);
+    }
     let mut scratch = Vec::with_capacity(512);
     'batches: for batch in rx {
         let n = batch.len() / width;
@@ -787,7 +806,10 @@ fn convert_stage(
                 });
             }
             out.unknown += u64::from(row.unknown_to_null);
-            convert::to_copy(&row.vals, &mut buf);
+            match binary {
+                Some(int4) => binary::encode_row(&row.vals, int4, &mut buf),
+                None => convert::to_copy(&row.vals, &mut buf),
+            }
             let h = convert::row_hash(&row.vals, &mut scratch);
             out.digests.entry(row.tenant).or_default().add(h);
             out.sent.push((row.legacy_id, row.tenant));
@@ -801,11 +823,56 @@ fn convert_stage(
         }
         pb.inc(n as u64);
     }
+    if binary.is_some() {
+        buf.extend_from_slice(binary::TRAILER);
+    }
     if !buf.is_empty() && !out.stopped {
         out.bytes += buf.len() as u64;
         let _ = tx.blocking_send(buf);
     }
     out
+}
+
+/// Whether the table can take COPY's binary format: every target column
+/// has exactly the type its rule sends (binary input does not cast). Some
+/// with each column's "is int4" flag; None keeps the text format.
+async fn binary_plan(
+    conn: &mut PgConnection,
+    plan: &Plan,
+) -> Result<Option<Arc<Vec<bool>>>, MigrateError> {
+    let types: HashMap<String, String> = sqlx::query_as(
+        "select a.attname::text, t.typname::text from pg_attribute a join pg_type t on t.oid = a.atttypid
+         where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped",
+    )
+    .bind(quote(plan.name()))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(MigrateError::target(format!("reading the column types of {}", plan.name())))?
+    .into_iter()
+    .collect();
+    let mut int4 = Vec::with_capacity(plan.def.columns.len());
+    for (i, c) in plan.def.columns.iter().enumerate() {
+        let key_uuid = match &c.rule {
+            crate::app::Rule::Ref { .. } => plan.ref_tag(i).is_some(),
+            crate::app::Rule::RecordRef { .. } => match plan.record_ref_tags() {
+                Some(all_uuid) => all_uuid,
+                None => return Ok(None),
+            },
+            _ => false,
+        };
+        let want = binary::expected_type(&c.rule, key_uuid);
+        if types.get(&c.target).map(String::as_str) != Some(want) {
+            tracing::info!(
+                "{}.{}: its type is {:?}, the rule sends {want}: the table is loaded as text",
+                plan.name(),
+                c.target,
+                types.get(&c.target)
+            );
+            return Ok(None);
+        }
+        int4.push(want == "int4");
+    }
+    Ok(Some(Arc::new(int4)))
 }
 
 /// The first reference of `row` that points nowhere: to a missing row, to

@@ -31,6 +31,7 @@
 //! table, column or role. [`keys`] makes reversible UUID keys for tables
 //! whose mapping asks for them.
 
+pub mod binary;
 pub mod convert;
 pub mod copy;
 pub mod export;
