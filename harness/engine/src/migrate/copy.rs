@@ -52,6 +52,16 @@ use crate::app::{quote, App, TenantLink};
 /// COPY chunk size handed to the writer.
 const CHUNK_BYTES: usize = 256 * 1024;
 
+/// `maintenance_work_mem` for rebuilding b-tree indexes after the COPY:
+/// their sorts stay in memory at the usual sizes.
+const SORT_MEMORY: &str = "128MB";
+
+/// `maintenance_work_mem` for rebuilding GIN indexes. Smaller is faster:
+/// measured on PostgreSQL 15 (2026-11-24, one backend), 1 M four-lexeme
+/// values built in 8.0 s at 16 MB, 9.5 s at 64 MB (the server's default
+/// here), 11.2 to 12.5 s at 128 MB.
+const GIN_MEMORY: &str = "16MB";
+
 /// What the converter needs to know of the tables already done, by mapping
 /// index: legacy key -> legacy tenant of the rows migrated, and legacy key
 /// -> root cause of the rows rejected.
@@ -612,6 +622,20 @@ async fn pass(
     match copy.finish().await {
         Ok(_) => {
             for (_, def) in indexes {
+                // GIN builds are faster with a cache-sized buffer than a
+                // large one (it gathers keys in a tree of this size before
+                // each flush); b-tree sorts want room to stay in memory.
+                let memory = if def.contains(" USING gin ") {
+                    GIN_MEMORY
+                } else {
+                    SORT_MEMORY
+                };
+                exec(
+                    conn,
+                    format!("set local maintenance_work_mem = '{memory}'"),
+                    "sizing the index build's memory",
+                )
+                .await?;
                 exec(conn, def.clone(), "rebuilding a secondary index").await?;
             }
             for (fk, def) in fks {
