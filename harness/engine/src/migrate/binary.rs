@@ -107,7 +107,7 @@ pub fn encode_row(vals: &[Val], int4: &[bool], buf: &mut Vec<u8>) {
 }
 
 /// A field: its length word, then what `body` writes.
-fn field(buf: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
+pub fn field(buf: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
     let at = buf.len();
     buf.extend_from_slice(&[0; 4]);
     body(buf);
@@ -119,7 +119,7 @@ fn field(buf: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
 /// digits: digit-group count, weight, sign and display scale as 16-bit
 /// words, then base-10000 groups, most significant first, without leading
 /// or trailing zero groups.
-fn numeric(text: &str, scale: u8, buf: &mut Vec<u8>) {
+pub fn numeric(text: &str, scale: u8, buf: &mut Vec<u8>) {
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -160,13 +160,22 @@ fn numeric(text: &str, scale: u8, buf: &mut Vec<u8>) {
 /// A one-dimensional `text[]` (lower bound 1); an empty list has no
 /// dimensions, as `'{}'::text[]` has none.
 fn text_array(items: &[Option<String>], buf: &mut Vec<u8>) {
-    let ndim: i32 = if items.is_empty() { 0 } else { 1 };
-    let has_null = i32::from(items.iter().any(Option::is_none));
+    text_array_of(items.iter().map(Option::as_deref), buf)
+}
+
+/// [`text_array`] over any items (`None` is a NULL element).
+pub fn text_array_of<'a, I>(items: I, buf: &mut Vec<u8>)
+where
+    I: ExactSizeIterator<Item = Option<&'a str>> + Clone,
+{
+    let n = items.len();
+    let ndim: i32 = if n == 0 { 0 } else { 1 };
+    let has_null = i32::from(items.clone().any(|i| i.is_none()));
     buf.extend_from_slice(&ndim.to_be_bytes());
     buf.extend_from_slice(&has_null.to_be_bytes());
     buf.extend_from_slice(&TEXT_OID.to_be_bytes());
     if ndim == 1 {
-        buf.extend_from_slice(&(items.len() as i32).to_be_bytes());
+        buf.extend_from_slice(&(n as i32).to_be_bytes());
         buf.extend_from_slice(&1i32.to_be_bytes());
     }
     for item in items {
@@ -178,7 +187,7 @@ fn text_array(items: &[Option<String>], buf: &mut Vec<u8>) {
 }
 
 /// `inet`'s binary form of `addr` or `addr/bits` (the rule's canonical
-/// text): family, prefix bits, "is cidr" (no), address length, address.
+/// text).
 fn inet(s: &str, buf: &mut Vec<u8>) {
     let (addr, bits) = match s.split_once('/') {
         Some((a, b)) => (a, b.parse::<u8>().ok()),
@@ -188,6 +197,12 @@ fn inet(s: &str, buf: &mut Vec<u8>) {
     let ip: IpAddr = addr
         .parse()
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    inet_addr(ip, bits, buf)
+}
+
+/// `inet`'s binary form: family, prefix bits (all of them when `None`),
+/// "is cidr" (no), address length, address.
+pub fn inet_addr(ip: IpAddr, bits: Option<u8>, buf: &mut Vec<u8>) {
     // PostgreSQL's own family codes (PGSQL_AF_INET, PGSQL_AF_INET6).
     match ip {
         IpAddr::V4(a) => {
@@ -215,17 +230,40 @@ mod tests {
 
     #[test]
     fn numeric_groups_in_base_10000_around_the_point() {
-        // 12345.67: groups 1 | 2345 | 6700, weight 1, scale 2.
+        // ndigits, weight, sign, dscale, digits...
         assert_eq!(words("12345.67", 2), [3, 1, 0, 2, 1, 2345, 6700]);
+        assert_eq!(words("123456.78", 2), [3, 1, 0, 2, 12, 3456, 7800]);
         assert_eq!(words("-0.05", 2), [1, -1, 0x4000, 2, 500]);
+        assert_eq!(words("-10000.00", 2), [1, 1, 0x4000, 2, 1]);
         assert_eq!(words("0.00", 2), [0, 0, 0, 2]);
+        assert_eq!(words("-0.00", 2), [0, 0, 0, 2]);
+        assert_eq!(words("7", 0), [1, 0, 0, 0, 7]);
+        assert_eq!(words("99.50", 2), [2, 0, 0, 2, 99, 5000]);
     }
 
     #[test]
-    fn arrays_mark_nulls_and_dates_count_from_2000() {
+    fn arrays_addresses_and_dates_have_their_send_layout() {
+        let mut b = Vec::new();
+        text_array(&[Some("ab".into()), Some(String::new())], &mut b);
+        let mut want = Vec::new();
+        for w in [1i32, 0, 25, 2, 1, 2] {
+            want.extend_from_slice(&w.to_be_bytes());
+        }
+        want.extend_from_slice(b"ab");
+        want.extend_from_slice(&0i32.to_be_bytes());
+        assert_eq!(b, want);
+
         let mut b = Vec::new();
         text_array(&[Some("a".into()), None], &mut b);
         assert_eq!(&b[4..8], &1i32.to_be_bytes(), "has-null flag");
+
+        let mut b = Vec::new();
+        inet("10.1.2.3", &mut b);
+        assert_eq!(b, [2, 32, 0, 4, 10, 1, 2, 3]);
+        let mut b = Vec::new();
+        inet("10.1.0.0/16", &mut b);
+        assert_eq!(b, [2, 16, 0, 4, 10, 1, 0, 0]);
+
         let mut r = Vec::new();
         encode_row(&[Val::Date(PG_EPOCH_DAYS + 1)], &[false], &mut r);
         assert_eq!(&r[2..6], &4i32.to_be_bytes());
