@@ -21,7 +21,7 @@
 //! append to the right edge of the primary-key b-tree. A UUID made anywhere
 //! else does not carry the magic and decodes to `None`: the export gives
 //! such a row a new legacy id. The reference app's generator writes the
-//! same layout; a test in that crate holds the two to the same bytes.
+//! same codec through this module.
 
 use uuid::Uuid;
 
