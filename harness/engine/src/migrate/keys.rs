@@ -55,6 +55,12 @@ pub fn decode_any(uuid: Uuid) -> Option<(u8, i64)> {
     Some((b[4], i64::from_be_bytes(id)))
 }
 
+/// The first five bytes (magic and tag) every UUID of the table tagged
+/// `tag` starts with, in hex: what SQL compares to tell such UUIDs apart.
+pub fn prefix_hex(tag: u8) -> String {
+    format!("{}{tag:02x}", hex::encode(MAGIC))
+}
+
 /// The legacy id of `uuid` if it encodes a row of the table tagged `tag`.
 pub fn decode(tag: u8, uuid: Uuid) -> Option<i64> {
     match decode_any(uuid) {
@@ -67,6 +73,13 @@ pub fn decode(tag: u8, uuid: Uuid) -> Option<i64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_prefix_is_what_encode_writes() {
+        let u = encode(7, 42);
+        assert!(hex::encode(u.as_bytes()).starts_with(&prefix_hex(7)));
+        assert!(!hex::encode(u.as_bytes()).starts_with(&prefix_hex(8)));
+    }
 
     proptest! {
         /// Property: decode(encode(tag, id)) == id for every tag and i64.

@@ -297,7 +297,8 @@ pub fn select_target_sql(plan: &Plan, tenant: Option<Option<i64>>) -> String {
             let col = quote(&plan.def.columns[i].target);
             match plan.tenant_tag {
                 Some(tag) => format!(
-                    " where {col} is null or substr(uuid_send({col}), 1, 5) <> '\\x5eed7ab1{tag:02x}'::bytea"
+                    " where {col} is null or substr(uuid_send({col}), 1, 5) <> '\\x{}'::bytea",
+                    super::keys::prefix_hex(tag)
                 ),
                 None => format!(" where {col} is null"),
             }
