@@ -220,7 +220,7 @@ pub async fn migrate(
                 out.rejects
                     .iter()
                     .filter(|r| r.row_absent())
-                    .filter_map(|r| Some((r.legacy_key?, root_cause(r))))
+                    .filter_map(|r| Some((r.legacy_key?, r.root_cause())))
                     .collect(),
             );
         }
@@ -237,19 +237,6 @@ pub async fn migrate(
     }
     target::close(conn).await;
     Ok(report)
-}
-
-/// What a child of this rejected row is told: the row, and the first cause.
-fn root_cause(r: &RejectRecord) -> String {
-    r.cause.clone().unwrap_or_else(|| {
-        format!(
-            "{} {}: {}: {}",
-            r.table,
-            r.legacy_key.map(|k| k.to_string()).unwrap_or_default(),
-            r.column,
-            r.reason
-        )
-    })
 }
 
 async fn join<T>(
@@ -273,16 +260,7 @@ pub async fn keys_in_target(
         TenantLink::Column(i) => quote(&plan.def.columns[i].target),
         TenantLink::Root | TenantLink::None => key.clone(),
     };
-    let key_type = if plan.key_tag().is_some() {
-        "uuid"
-    } else {
-        "bigint"
-    };
-    let tenant_type = match plan.tenant {
-        TenantLink::Column(_) if plan.tenant_tag.is_some() => "uuid",
-        TenantLink::Column(_) => "bigint",
-        _ => key_type,
-    };
+    // Read as text: a user's schema may give a kept key any integer type.
     let rows = sqlx::query(AssertSqlSafe(format!(
         "select {key}::text, {tenant}::text from {}",
         quote(plan.name())
@@ -293,19 +271,19 @@ pub async fn keys_in_target(
         "reading the keys of {}",
         plan.name()
     )))?;
-    let parse = |s: Option<String>, ty: &str, tag: Option<u8>| -> Option<i64> {
+    // A UUID when the table has a uuid_tag, else the legacy integer itself.
+    let legacy = |s: Option<String>, tag: Option<u8>| -> Option<i64> {
         let s = s?;
-        if ty == "uuid" {
-            convert::legacy_key(tag, &convert::Val::Uuid(s.parse().ok()?))
-        } else {
-            s.parse().ok()
+        match tag {
+            Some(_) => convert::legacy_key(tag, &convert::Val::Uuid(s.parse().ok()?)),
+            None => s.parse().ok(),
         }
     };
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
-        let id = parse(r.get(0), key_type, plan.key_tag());
+        let id = legacy(r.get(0), plan.key_tag());
         let tenant = match plan.tenant {
-            TenantLink::Column(_) => parse(r.get(1), tenant_type, plan.tenant_tag),
+            TenantLink::Column(_) => legacy(r.get(1), plan.tenant_tag),
             TenantLink::Root => id,
             TenantLink::None => None,
         };
@@ -443,7 +421,7 @@ fn dangling_self_refs(
     let mut cause: HashMap<i64, String> = known.clone();
     for r in &conv.rejects {
         if let (Some(k), true) = (r.legacy_key, r.row_absent()) {
-            cause.entry(k).or_insert_with(|| root_cause(r));
+            cause.entry(k).or_insert_with(|| r.root_cause());
         }
     }
     let column = plan
@@ -464,12 +442,7 @@ fn dangling_self_refs(
                     Some(_) => format!("its parent row {parent} of the same table was rejected"),
                     None => format!("orphan: row {parent} of the same table does not exist"),
                 };
-                cause.insert(
-                    child,
-                    c.clone()
-                        .unwrap_or_else(|| format!("{} {child}: {column}: {reason}", plan.name())),
-                );
-                out.push(RejectRecord {
+                let record = RejectRecord {
                     table: plan.name().to_string(),
                     legacy_key: Some(child),
                     column: column.clone(),
@@ -477,7 +450,10 @@ fn dangling_self_refs(
                     reason,
                     stage: Stage::Orphan,
                     cause: c,
-                });
+                };
+                // A grandchild names the same root as its parent.
+                cause.insert(child, record.root_cause());
+                out.push(record);
             }
         }
         if !changed {

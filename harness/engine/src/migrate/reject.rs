@@ -68,6 +68,20 @@ impl RejectRecord {
     pub fn is_root(&self) -> bool {
         self.row_absent() && self.cause.is_none()
     }
+
+    /// What a row rejected because of this one names as its cause: this
+    /// row's own cause, or this row.
+    pub fn root_cause(&self) -> String {
+        self.cause
+            .clone()
+            .unwrap_or_else(|| cause_text(&self.table, self.legacy_key, &self.column, &self.reason))
+    }
+}
+
+/// A cause as the reject file spells it: `table key: column: reason`.
+pub fn cause_text(table: &str, key: Option<i64>, column: &str, reason: &str) -> String {
+    let key = key.map(|k| k.to_string()).unwrap_or_default();
+    format!("{table} {key}: {column}: {reason}")
 }
 
 /// Appends records as they are decided (flushed per record: a crash must

@@ -284,7 +284,7 @@ pub async fn rejected_causes(
     .map_err(MigrateError::target("reading harness_migration.rejects"))?;
     Ok(rows
         .into_iter()
-        .map(|(k, col, reason)| (k, format!("{table} {k}: {col}: {reason}")))
+        .map(|(k, col, reason)| (k, super::reject::cause_text(table, Some(k), &col, &reason)))
         .collect())
 }
 
