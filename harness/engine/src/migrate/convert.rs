@@ -326,6 +326,11 @@ impl Plan {
         }
     }
 
+    /// The mapping index of the table `ref` column `col` points at.
+    pub fn parent_index(&self, col: usize) -> Option<usize> {
+        self.refs.iter().find(|(c, _)| *c == col).map(|(_, p)| *p)
+    }
+
     /// The table `ref` column `col` points at.
     pub fn parent_name(&self, col: usize) -> &str {
         match &self.steps[col] {
@@ -374,12 +379,13 @@ impl Plan {
         let mut vals = Vec::with_capacity(self.def.columns.len());
         let mut unknown = 0u32;
         let mut nulled = Vec::new();
-        for ((c, pos), step) in self
+        for (ci, ((c, pos), step)) in self
             .def
             .columns
             .iter()
             .zip(&self.positions)
             .zip(&self.steps)
+            .enumerate()
         {
             let raw = &raws[pos[0]];
             let v = match step {
@@ -398,8 +404,9 @@ impl Plan {
             let v = match v {
                 Ok(v) => v,
                 Err(r) => {
-                    let keyish = matches!(step, Step::Key(_))
-                        || matches!(self.tenant, TenantLink::Column(i) if std::ptr::eq(c, &self.def.columns[i]));
+                    // The key and the tenant never become NULL.
+                    let keyish =
+                        matches!(step, Step::Key(_)) || self.tenant == TenantLink::Column(ci);
                     if c.on_bad == OnBad::Null && c.nullable && !keyish {
                         nulled.push(r);
                         vals.push(Val::Null);

@@ -187,6 +187,7 @@ fn legacy_row(
 ) -> Result<Vec<Lv>, MigrateError> {
     let def = &plan.def;
     let mut out = Vec::with_capacity(plan.legacy_width());
+    // Only a row created in PostgreSQL needs a table looked up by name.
     let by_name = |n: &str| plans.iter().find(|p| p.name() == n);
     for (i, (c, v)) in def.columns.iter().zip(vals).enumerate() {
         if c.rule == Rule::Point {
@@ -205,8 +206,8 @@ fn legacy_row(
         let lv = match (&c.rule, v) {
             (_, Val::Null) => Lv::Null,
             (Rule::Key { .. }, v) => Lv::Integer(key_of(plan, v, fresh, plan.name())?),
-            (Rule::Ref { table }, v) => {
-                let parent = by_name(table).expect("validated reference");
+            (Rule::Ref { .. }, v) => {
+                let parent = &plans[plan.parent_index(i).expect("a ref column has a parent")];
                 Lv::Integer(key_of(parent, v, fresh, plan.name())?)
             }
             (Rule::RecordRef { table_column }, v) => match v {
