@@ -37,35 +37,9 @@ set -euo pipefail
 
 ROWS="${1:-1000000}"
 if [ "$ROWS" -lt 20000 ]; then echo "ROWS must be at least 20000 (got $ROWS)"; exit 2; fi
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-OUT="$ROOT/reports/compare-pgloader-plain-$STAMP"
-WORK="$(mktemp -d /tmp/compare-pgloader-plain.XXXXXX)"
-mkdir -p "$OUT"
-chmod 755 "$WORK"
-UP_PID=""
-cleanup() {
-    if [ -n "$UP_PID" ] && kill -0 "$UP_PID" 2>/dev/null; then
-        kill -TERM "$UP_PID" 2>/dev/null || true
-        wait "$UP_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need pgloader; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgloader >/dev/null; fi
-if [ ! -x /usr/bin/time ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null; fi
-if ! need sqlite3; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q sqlite3 >/dev/null; fi
-
-if [ -n "${HARNESS_BIN:-}" ]; then
-    HARNESS="$HARNESS_BIN"   # an already built release binary
-else
-    echo "== building the release harness"
-    cargo build --release -q -p harness
-    HARNESS="$ROOT/target/release/harness"
-fi
+# shellcheck source=scripts/compare-common.sh
+source "$(dirname "$0")/compare-common.sh"
+compare_setup compare-pgloader-plain
 
 echo "== writing a legacy file of $ROWS rows over plain tables"
 DB="$WORK/plain.db"
@@ -126,30 +100,7 @@ EMPTY="$WORK/empty.db"
 sqlite3 "$EMPTY" < "$APP/legacy.sql"
 chmod 644 "$EMPTY"
 
-echo "== starting a cluster (harness up, native, fast durability)"
-"$HARNESS" up --backend native --durability fast > "$WORK/up.out" 2> "$WORK/up.err" &
-UP_PID=$!
-for _ in $(seq 1 120); do
-    if grep -q '^primary: ' "$WORK/up.out" 2>/dev/null; then break; fi
-    sleep 0.5
-done
-PRIMARY=$(sed -n 's/^primary: //p' "$WORK/up.out")
-[ -n "$PRIMARY" ] || { cat "$WORK/up.err"; echo "the cluster did not start"; exit 1; }
-BASE="${PRIMARY%/*}"
-for d in via_pgloader via_harness via_copy via_restore; do psql -q "$BASE/postgres" -c "create database $d"; done
-
-FAILED=""
-measure() { # name, command...: wall seconds and peak RSS (kB) into $WORK/<name>.time
-    local name=$1; shift
-    /usr/bin/time -v -o "$WORK/$name.time" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || {
-        echo "   $name failed (exit $?): see below"; tail -20 "$WORK/$name.err"; tail -20 "$WORK/$name.out"
-        FAILED="$FAILED $name"; }
-}
-wall() { # GNU time's "h:mm:ss" or "m:ss.ss" into seconds
-    sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/$1.time" |
-        awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }'
-}
-rss_mb() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/$1.time" | awk '{ printf "%.0f", $1 / 1024 }'; }
+start_cluster via_pgloader via_harness via_copy via_restore
 
 echo "== pgloader (its defaults: its own schema)"
 measure pgloader pgloader "sqlite://$DB" "$BASE/via_pgloader"

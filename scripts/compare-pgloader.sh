@@ -23,35 +23,9 @@
 set -euo pipefail
 
 ROWS="${1:-1000000}"
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-OUT="$ROOT/reports/compare-pgloader-$STAMP"
-WORK="$(mktemp -d /tmp/compare-pgloader.XXXXXX)"
-mkdir -p "$OUT"
-chmod 755 "$WORK"
-UP_PID=""
-cleanup() {
-    if [ -n "$UP_PID" ] && kill -0 "$UP_PID" 2>/dev/null; then
-        kill -TERM "$UP_PID" 2>/dev/null || true
-        wait "$UP_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need pgloader; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgloader >/dev/null; fi
-if [ ! -x /usr/bin/time ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null; fi
-if ! need sqlite3; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q sqlite3 >/dev/null; fi
-
-if [ -n "${HARNESS_BIN:-}" ]; then
-    HARNESS="$HARNESS_BIN"   # an already built release binary
-else
-    echo "== building the release harness"
-    cargo build --release -q -p harness
-    HARNESS="$ROOT/target/release/harness"
-fi
+# shellcheck source=scripts/compare-common.sh
+source "$(dirname "$0")/compare-common.sh"
+compare_setup compare-pgloader
 
 echo "== writing a legacy file of $ROWS rows"
 DB="$WORK/legacy.db"
@@ -117,28 +91,7 @@ SIZE=$(du -h "$DB" | cut -f1)
 echo "   $TOTAL rows, $SIZE"
 chmod 644 "$DB"
 
-echo "== starting a cluster (harness up, native, fast durability)"
-"$HARNESS" up --backend native --durability fast > "$WORK/up.out" 2> "$WORK/up.err" &
-UP_PID=$!
-for _ in $(seq 1 120); do
-    if grep -q '^primary: ' "$WORK/up.out" 2>/dev/null; then break; fi
-    sleep 0.5
-done
-PRIMARY=$(sed -n 's/^primary: //p' "$WORK/up.out")
-[ -n "$PRIMARY" ] || { cat "$WORK/up.err"; echo "the cluster did not start"; exit 1; }
-BASE="${PRIMARY%/*}"
-for d in via_pgloader via_harness via_copy; do psql -q "$BASE/postgres" -c "create database $d"; done
-
-measure() { # name, command...: wall seconds and peak RSS (kB) into $WORK/<name>.time
-    local name=$1; shift
-    /usr/bin/time -v -o "$WORK/$name.time" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || {
-        echo "   $name failed (exit $?): see below"; tail -20 "$WORK/$name.err"; tail -20 "$WORK/$name.out"; }
-}
-wall() { # GNU time's "h:mm:ss" or "m:ss.ss" into seconds
-    sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/$1.time" |
-        awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }'
-}
-rss_mb() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/$1.time" | awk '{ printf "%.0f", $1 / 1024 }'; }
+start_cluster via_pgloader via_harness via_copy
 
 echo "== pgloader"
 measure pgloader pgloader --on-error-stop=false "sqlite://$DB" "$BASE/via_pgloader"
