@@ -4,13 +4,13 @@
 //!
 //! Bad input (a missing or non-SQLite file, a non-empty folder without
 //! `--force`, an unknown tenant column) exits with
-//! [`exit_codes::BAD_INPUT`] through [`BadInput`]; nothing is written then.
+//! [`exit_codes::BAD_INPUT`] ([`crate::cli::classify`]); nothing is written
+//! then.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::BadInput;
 use crate::exit_codes;
 use crate::init::{init, InitOptions};
 
@@ -38,11 +38,8 @@ pub async fn run(args: InitArgs) -> anyhow::Result<i32> {
         force: args.force,
     };
     let dir = opts.dir.clone();
-    let report = match tokio::task::spawn_blocking(move || init(&opts)).await? {
-        Ok(r) => r,
-        Err(e) if e.is_bad_input() => return Err(BadInput(e.to_string()).into()),
-        Err(e) => return Err(e.into()),
-    };
+    // A bad-input InitError exits 4 through `classify`, like every error.
+    let report = tokio::task::spawn_blocking(move || init(&opts)).await??;
     println!(
         "harness init: drafted {} tables ({} columns) into {}",
         report.tables,

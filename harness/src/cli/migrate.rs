@@ -132,16 +132,12 @@ pub async fn migrate(args: MigrateArgs, file: &HarnessConfig) -> anyhow::Result<
         verify: !args.no_verify,
         integrity_check: !args.no_integrity_check,
     };
-    match migrate::migrate(&app, &args.source, &target.opts, &opts).await {
-        Ok(report) => {
-            print!("{}", summary::render(&report));
-            if let Some(p) = &args.json {
-                std::fs::write(p, serde_json::to_vec_pretty(&report)?)?;
-            }
-            Ok(report.exit_code())
-        }
-        Err(e) => Err(e.into()),
+    let report = migrate::migrate(&app, &args.source, &target.opts, &opts).await?;
+    print!("{}", summary::render(&report));
+    if let Some(p) = &args.json {
+        std::fs::write(p, serde_json::to_vec_pretty(&report)?)?;
     }
+    Ok(report.exit_code())
 }
 
 #[derive(Debug, Args)]
@@ -160,20 +156,16 @@ pub struct VerifyArgs {
 pub async fn verify(args: VerifyArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let app = args.app.load()?;
     let target = resolve(&args.target, &app, file).await?;
-    match migrate::verify(&app, &args.source, &target.opts).await {
-        Ok(v) => {
-            print!("{}", summary::render_verify(&v));
-            if let Some(p) = &args.json {
-                std::fs::write(p, serde_json::to_vec_pretty(&v)?)?;
-            }
-            Ok(if v.ok() {
-                exit_codes::OK
-            } else {
-                exit_codes::VERIFY_MISMATCH
-            })
-        }
-        Err(e) => Err(e.into()),
+    let v = migrate::verify(&app, &args.source, &target.opts).await?;
+    print!("{}", summary::render_verify(&v));
+    if let Some(p) = &args.json {
+        std::fs::write(p, serde_json::to_vec_pretty(&v)?)?;
     }
+    Ok(if v.ok() {
+        exit_codes::OK
+    } else {
+        exit_codes::VERIFY_MISMATCH
+    })
 }
 
 #[derive(Debug, Args)]
@@ -190,18 +182,14 @@ pub struct ExportArgs {
 pub async fn export(args: ExportArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let app = args.app.load()?;
     let target = resolve(&args.target, &app, file).await?;
-    match migrate::export(&app, &target.opts, &args.out).await {
-        Ok(r) => {
-            for (t, n) in &r.tables {
-                println!("{t:<22} {n:>10} rows");
-            }
-            println!(
-                "exported to {} ({} rows created in PostgreSQL got new legacy ids)",
-                r.path.display(),
-                r.new_ids
-            );
-            Ok(exit_codes::OK)
-        }
-        Err(e) => Err(e.into()),
+    let r = migrate::export(&app, &target.opts, &args.out).await?;
+    for (t, n) in &r.tables {
+        println!("{t:<22} {n:>10} rows");
     }
+    println!(
+        "exported to {} ({} rows created in PostgreSQL got new legacy ids)",
+        r.path.display(),
+        r.new_ids
+    );
+    Ok(exit_codes::OK)
 }

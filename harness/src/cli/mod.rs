@@ -232,9 +232,12 @@ fn code_of(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
         Some(exit_codes::BAD_INPUT)
     } else if e.is::<ClusterError>() {
         Some(exit_codes::SETUP_FAILED)
+    } else if let Some(m) = e.downcast_ref::<crate::migrate::MigrateError>() {
+        Some(m.exit_code())
     } else {
-        e.downcast_ref::<crate::migrate::MigrateError>()
-            .map(|m| m.exit_code())
+        e.downcast_ref::<crate::init::InitError>()
+            .filter(|i| i.is_bad_input())
+            .map(|_| exit_codes::BAD_INPUT)
     }
 }
 
