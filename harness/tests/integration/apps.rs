@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use harness::app::App;
 use harness::exit_codes;
-use harness::migrate::convert::{self, Plan, Raw};
+use harness::migrate::convert;
 use harness::migrate::reject;
 
 use super::support;
@@ -51,32 +51,19 @@ fn sqlite(dir: &Path, name: &str, sql: &str) -> PathBuf {
 /// Every mapped legacy row, converted by the app's rules and made canonical
 /// (keys as legacy integers); the conversion's refusal reason otherwise.
 fn canonical_rows(app: &App, file: &Path) -> BTreeMap<(String, i64), Result<Vec<u8>, String>> {
-    let db = rusqlite::Connection::open(file).unwrap();
-    let mut out = BTreeMap::new();
-    for plan in Plan::all(app) {
-        let sql = harness::migrate::source::select_sql(&plan, None);
-        let mut stmt = db.prepare(&sql).unwrap();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            let raws: Vec<Raw> = (0..plan.legacy_width())
-                .map(|i| Raw::from_ref(r.get_ref(i).unwrap()))
-                .collect();
-            let key = match &raws[plan.positions[plan.key_col][0]] {
-                Raw::Int(i) => *i,
-                other => panic!("{}: a non-integer key {other:?}", plan.name()),
-            };
-            let v = plan.convert(&raws).map(|row| {
-                let mut b = Vec::new();
-                convert::canonical(&row.vals, &mut b);
-                b
-            });
-            out.insert(
-                (plan.name().to_string(), key),
-                v.map_err(|(_, r)| format!("{}: {}", r.column, r.reason)),
-            );
-        }
-    }
-    out
+    support::converted_rows(app, file)
+        .into_iter()
+        .map(|(k, v)| {
+            let v = v
+                .map(|vals| {
+                    let mut b = Vec::new();
+                    convert::canonical(&vals, &mut b);
+                    b
+                })
+                .map_err(|r| format!("{}: {}", r.column, r.reason));
+            (k, v)
+        })
+        .collect()
 }
 
 /// One file through init -> migrate -> verify -> export; returns the

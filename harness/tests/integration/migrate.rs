@@ -12,7 +12,7 @@ use fixtures::ids;
 use fixtures::schema::{Kind, Table, TABLES};
 use harness::cluster::Cluster;
 use harness::exit_codes;
-use harness::migrate::convert::{self, Plan, Raw, Val};
+use harness::migrate::convert::{self, Raw, Val};
 use harness::migrate::reject::{self, RejectRecord, Stage};
 use harness::migrate::{self, MigrateOptions, OnError};
 use proptest::prelude::*;
@@ -209,37 +209,16 @@ fn write_legacy(path: &Path, l: &Legacy) {
 
 /// Every row of a legacy file, converted (or refused) by the migration's rules.
 fn converted(path: &Path) -> BTreeMap<Table, BTreeMap<i64, Result<Vec<Val>, String>>> {
-    let db = rusqlite::Connection::open(path).unwrap();
-    let app = portal();
-    let mut out = BTreeMap::new();
-    for t in Table::ALL {
-        let plan = Plan::new(&app, t as usize);
-        assert_eq!(
-            plan.name(),
-            t.name(),
-            "the folder lists tables in Table order"
-        );
-        let mut stmt = db
-            .prepare(&harness::migrate::source::select_sql(&plan, None))
-            .unwrap();
-        let mut rows = stmt.query([]).unwrap();
-        let mut m = BTreeMap::new();
-        while let Some(r) = rows.next().unwrap() {
-            let raws: Vec<Raw> = (0..plan.legacy_width())
-                .map(|i| Raw::from_ref(r.get_ref(i).unwrap()))
-                .collect();
-            let id = match raws[plan.positions[plan.key_col][0]] {
-                Raw::Int(i) => i,
-                _ => panic!("non-integer id"),
-            };
-            m.insert(
-                id,
-                plan.convert(&raws)
-                    .map(|r| r.vals)
-                    .map_err(|(_, rej)| rej.reason),
-            );
-        }
-        out.insert(t, m);
+    // Every table, rows or not.
+    let mut out: BTreeMap<Table, BTreeMap<i64, Result<Vec<Val>, String>>> = Table::ALL
+        .into_iter()
+        .map(|t| (t, BTreeMap::new()))
+        .collect();
+    for ((table, key), v) in support::converted_rows(&portal(), path) {
+        let t = Table::from_name(&table).expect("a table of the portal");
+        out.entry(t)
+            .or_default()
+            .insert(key, v.map_err(|rej| rej.reason));
     }
     out
 }

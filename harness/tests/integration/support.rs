@@ -46,3 +46,34 @@ pub async fn fresh_db(c: &Cluster, name: &str) -> Endpoint {
     }
     c.primary().with_database(name)
 }
+
+/// Every mapped legacy row of `file`, by (table, legacy key), converted by
+/// the app's rules: its values, or why a rule refused it.
+pub fn converted_rows(
+    app: &harness::app::App,
+    file: &std::path::Path,
+) -> std::collections::BTreeMap<
+    (String, i64),
+    Result<Vec<harness::migrate::convert::Val>, harness::migrate::convert::Reject>,
+> {
+    use harness::migrate::convert::{Plan, Raw};
+    let db = rusqlite::Connection::open(file).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for plan in Plan::all(app) {
+        let sql = harness::migrate::source::select_sql(&plan, None);
+        let mut stmt = db.prepare(&sql).unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            let raws: Vec<Raw> = (0..plan.legacy_width())
+                .map(|i| Raw::from_ref(r.get_ref(i).unwrap()))
+                .collect();
+            let key = match &raws[plan.positions[plan.key_col][0]] {
+                Raw::Int(i) => *i,
+                other => panic!("{}: a non-integer key {other:?}", plan.name()),
+            };
+            let v = plan.convert(&raws).map(|row| row.vals).map_err(|(_, r)| r);
+            out.insert((plan.name().to_string(), key), v);
+        }
+    }
+    out
+}
