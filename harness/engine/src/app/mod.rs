@@ -14,12 +14,14 @@
 //! | `migrations/` | the target schema as numbered up/down SQL (`NNNN_name.up.sql` / `.down.sql`) |
 //! | `mapping.toml` | per table and column: target, conversion rule, evidence, what to do with bad values ([`mapping`]) |
 //! | `legacy.sql` | the SQLite schema, for the export back to the legacy shape |
+//! | `data.sql` | optional: SQLite statements that fill a sample legacy file ([`sample`]) |
 //! | `data.toml`, `workload.toml` | tenant data and the load mix (read by the seed and load stages) |
 //!
 //! Loading checks the folder as a whole and reports every problem with the
 //! file it is in, so a user editing a draft sees all that is wrong at once.
 
 pub mod mapping;
+pub mod sample;
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +79,9 @@ pub struct App {
     pub mapping: Mapping,
     /// The SQLite schema (`legacy.sql`), when the folder has one.
     pub legacy_sql: Option<String>,
+    /// SQLite statements that fill a sample legacy file (`data.sql`), when
+    /// the folder has them ([`sample`]).
+    pub data_sql: Option<String>,
 }
 
 /// Why an app folder cannot be used.
@@ -152,6 +157,7 @@ impl App {
             toml: app_toml,
             mapping,
             legacy_sql: read("legacy.sql")?,
+            data_sql: read("data.sql")?,
         };
         let problems = app.problems();
         if !problems.is_empty() {
