@@ -11,6 +11,7 @@
 //! - `roundtrip`: the round-trip property for any app folder (a hand-written app and the reference app) against a hand-written oracle.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
+//! - `rls_price`: what RLS costs a query: the lost index, its operator, the fix, shown causal.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
 
 mod apps;
@@ -21,6 +22,7 @@ mod load;
 mod migrate;
 mod report;
 mod rls;
+mod rls_price;
 mod roundtrip;
 mod seed;
 mod support;

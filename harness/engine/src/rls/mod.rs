@@ -10,6 +10,8 @@
 //! - [`roles`]: logging in as the roles an app's `app.toml` names.
 //! - [`audit`]: catalog reads in a read-only transaction, then pure checks
 //!   that turn them into findings with a severity and a hint.
+//! - [`price`]: what RLS costs each named query (plan and time as the app
+//!   role and unbound, the indexes it loses and why).
 //!
 //! The proofs that the reference app's policies hold (a proptest over every
 //! table and command, on the primary and the replica, and one test per
@@ -17,6 +19,7 @@
 //! integration tests: `harness/tests/integration/rls.rs`.
 
 pub mod audit;
+pub mod price;
 pub mod roles;
 
 pub use audit::{audit, audit_url, AuditOptions, AuditReport, Finding, Severity};
