@@ -896,6 +896,67 @@ item_test!(
     item08_definer_functions_pin_search_path, ours: &[], flaw: include_str!("rls_flawed/08_definer_search_path.sql"), probe_08
 );
 
+/// Item 8, the other half: a SECURITY DEFINER function that reads tenant
+/// rows for the app (the applicant search, which must keep its GIN index
+/// under RLS) returns only the caller's tenant's rows, and nothing with no
+/// context, whatever it is asked for.
+async fn probe_08_search(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
+    let w = World::baseline();
+    let mut su = ep.connect().await.unwrap();
+    let own: Vec<Uuid> = sqlx::query_scalar("select id from applicants where company_id = $1")
+        .bind(tenant(A))
+        .fetch_all(&mut su)
+        .await
+        .unwrap();
+    let others: i64 = sqlx::query_scalar("select count(*) from applicants where company_id <> $1")
+        .bind(tenant(A))
+        .fetch_one(&mut su)
+        .await
+        .unwrap();
+    assert!(
+        !own.is_empty() && others > 0,
+        "the baseline world has applicants in A and elsewhere"
+    );
+    let mut app = as_role(ep, roles::APP).await;
+    let mut problems = Vec::new();
+    let mut tx = tenant::begin(&mut app, &admin_of(&w, A)).await.unwrap();
+    let found: Vec<Uuid> = sqlx::query_scalar("select id from search_applicants('Ann Lee', 100)")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let foreign = found.iter().filter(|id| !own.contains(id)).count();
+    if foreign > 0 {
+        problems.push(format!(
+            "as tenant A the search returned {foreign} applicant(s) of other tenants"
+        ));
+    }
+    if found.len() != own.len().min(100) {
+        problems.push(format!(
+            "as tenant A the search returned {} of A's {} applicants",
+            found.len(),
+            own.len()
+        ));
+    }
+    let mut tx = sqlx::Connection::begin(&mut app).await.unwrap();
+    let unset: i64 = sqlx::query_scalar("select count(*) from search_applicants('Ann Lee', 100)")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    if unset > 0 {
+        problems.push(format!(
+            "with no context the search returned {unset} applicant(s)"
+        ));
+    }
+    verdict(problems)
+}
+item_test!(
+    /// docs/rls.md, pitfall 8: a definer function that reads tenant rows
+    /// applies the tenant predicate itself.
+    item08_definer_search_returns_only_the_callers_tenant, ours: &[], flaw: include_str!("rls_flawed/08_search_function.sql"), probe_08_search
+);
+
 /// Item 9: a query whose WHERE clause raises on tenant B's hidden row (13
 /// units) behaves, for tenant A, exactly as over no rows: no error. Index
 /// scans are off so the hidden row is really read.

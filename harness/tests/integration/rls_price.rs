@@ -65,13 +65,20 @@ async fn a_search_that_loses_its_index_under_rls_is_flagged_and_a_key_lookup_is_
     let prices = measure(&mut conn, &who, &queries, 3).await.unwrap();
     let search = &prices[0];
     assert_eq!(search.error, None);
-    assert_eq!(search.flag.as_deref(), Some("rls-costs-index"), "{search:?}");
+    assert_eq!(
+        search.flag.as_deref(),
+        Some("rls-costs-index"),
+        "{search:?}"
+    );
     assert!(search.unbound_indexes.contains(&"docs_tsv".to_string()));
     assert!(!search.app_indexes.contains(&"docs_tsv".to_string()));
     assert_eq!(search.lost[0].index, "docs_tsv");
     assert_eq!(search.lost[0].table, "docs");
     assert_eq!(search.lost[0].not_leakproof, ["@@ (ts_match_vq)"]);
-    assert_eq!(search.app_rows, search.unbound_rows, "same answer both ways");
+    assert_eq!(
+        search.app_rows, search.unbound_rows,
+        "same answer both ways"
+    );
     assert!(search.fix.as_deref().unwrap().contains("price.tenant"));
     let by_key = &prices[1];
     assert_eq!(by_key.error, None);
