@@ -347,7 +347,14 @@ update conversations set parent_id = (
     select max(p.id) from conversations p where p.session_id = conversations.session_id and p.id < conversations.id
 );
 
--- Dashboard figures per user and month.
+-- Dashboard figures per user and month. The users' chat messages per
+-- month are counted once here (conversations has no index by user).
+create temp table j_cm as
+select user_id, substr(created_at, 1, 7) as month, count(*) as n
+from conversations
+where role = 'user'
+group by user_id, substr(created_at, 1, 7);
+create unique index j_cm_key on j_cm (user_id, month);
 insert into user_analytics (user_id, period, period_start, entry_count, word_count, avg_mood,
     mood_distribution, top_tags, streak_days, chat_message_count, insights, computed_at)
 select
@@ -361,8 +368,7 @@ select
         where e.user_id = g.user_id and substr(e.created_at, 1, 7) = substr(g.ms, 1, 7) and e.tags is not null
         group by j.value order by c desc, tag limit 3)),
     min(g.cnt, 1 + (g.user_id * 7 + g.cnt) % 14),
-    (select count(*) from conversations c
-     where c.user_id = g.user_id and c.role = 'user' and substr(c.created_at, 1, 7) = substr(g.ms, 1, 7)),
+    coalesce((select cm.n from j_cm cm where cm.user_id = g.user_id and cm.month = substr(g.ms, 1, 7)), 0),
     json_object('trend', case when g.avg_mood >= 6 then 'improving' when g.avg_mood >= 4 then 'stable' else 'declining' end,
                 'most_active_hour', 6 + (g.user_id + g.cnt) % 17,
                 'suggestion', case when g.avg_mood < 4 then 'Consider a grounding exercise' else 'Keep the evening routine' end),
@@ -494,3 +500,4 @@ drop table j_user;
 drop table j_e;
 drop table j_s;
 drop table j_m;
+drop table j_cm;
