@@ -379,7 +379,16 @@ fn hard_values(rule: &Rule) -> Vec<Hard> {
                     t(r#"["x","y,z",null]"#),
                     lands(r#"{x,"y,z",NULL}"#, lt(r#"["x","y,z",null]"#)),
                 ),
-                h("empty", t(""), lands("{}", lt(""))),
+                h(
+                    "empty",
+                    t(""),
+                    lands("{}", lt(if json { "[]" } else { "" })),
+                ),
+                h(
+                    "empty json",
+                    t("[]"),
+                    lands("{}", lt(if json { "[]" } else { "" })),
+                ),
                 h(
                     "single",
                     t("single"),

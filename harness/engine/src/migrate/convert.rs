@@ -1391,7 +1391,8 @@ pub fn list_is_comma_safe(items: &[Option<String>]) -> bool {
 }
 
 pub fn list_form_text(items: &[Option<String>], form: ListForm) -> String {
-    if items.is_empty() {
+    // An app that parses the column as JSON needs `[]`, not an empty string.
+    if items.is_empty() && form == ListForm::Comma {
         return String::new();
     }
     if form == ListForm::Comma && list_is_comma_safe(items) {
@@ -1494,6 +1495,9 @@ mod tests {
             parse_list(&list_form_text(&items, ListForm::Comma)).unwrap(),
             items
         );
+        assert_eq!(list_form_text(&[], ListForm::Json), "[]");
+        assert_eq!(list_form_text(&[], ListForm::Comma), "");
+        assert_eq!(parse_list("[]").unwrap(), Vec::<Option<String>>::new());
     }
 
     #[test]
