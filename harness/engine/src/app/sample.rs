@@ -9,6 +9,9 @@
 //! figures with ordinary SQL (`(select tenants from harness_params)`), so a
 //! recursive CTE can make any number of rows without a line of Rust.
 //!
+//! Foreign keys are not enforced while it runs, as legacy apps ran them
+//! (hard cases such as orphans must be expressible).
+//!
 //! `data.sql` must be deterministic for given parameters (SQLite's
 //! `random()` cannot be seeded: derive values from row numbers and
 //! `seed` instead), so two runs of the same parameters give the same file.
@@ -77,8 +80,10 @@ pub fn build(
         problem: format!("cannot write the sample file: {e}"),
     };
     let conn = Connection::open(path).map_err(out_err)?;
-    conn.execute_batch("pragma journal_mode = off; pragma synchronous = off;")
-        .map_err(out_err)?;
+    conn.execute_batch(
+        "pragma journal_mode = off; pragma synchronous = off; pragma foreign_keys = off;",
+    )
+    .map_err(out_err)?;
     conn.execute_batch(legacy)
         .map_err(|e| file_err("legacy.sql", format!("SQLite rejects it: {e}")))?;
     conn.execute_batch(
