@@ -16,7 +16,7 @@ use super::inspect::Schema;
 use super::plan::{cut, Draft, DraftTable, Link, MAX_IDENT, TENANT_SETTING};
 use super::profile::SAMPLE_ROWS;
 use super::InitError;
-use crate::app::{literal, quote, Rule};
+use crate::app::{literal, quote, ColumnMap, Rule};
 
 /// The files a draft consists of, relative to the folder.
 pub const FILES: &[&str] = &[
@@ -260,9 +260,10 @@ mapping.toml. Review it before the first migration:
     largest migrated id);
   * the SQLite declared types and defaults are shown as comments, not carried
     over: add defaults and CHECK constraints the app relies on;
-  * a foreign key is drafted only where mapping.toml has a ref; consider
-    tenant-scoped keys (unique (tenant, id) and composite references) so no
-    row can point at another tenant's parent.
+  * a foreign key is drafted only where mapping.toml has a ref; between two
+    tables that both carry the tenant column it is paired with it
+    (`unique (tenant, id)` on the parent, `foreign key (tenant, ref)`), so
+    no row can point at another tenant's parent.
 Roles, ownership and row-level security are in 0100_roles_rls.up.sql.",
             source_name(source)
         ),
@@ -275,9 +276,34 @@ Roles, ownership and row-level security are in 0100_roles_rls.up.sql.",
     out
 }
 
+/// The tenant column to pair `c` (a reference from `t` to `parent`) with,
+/// when both tables carry it and `c` is not the tenant column itself.
+fn tenant_scoped<'d>(
+    draft: &'d Draft,
+    t: &DraftTable,
+    c: &ColumnMap,
+    parent: &DraftTable,
+) -> Option<&'d str> {
+    let tenant = draft.tenant.column.as_deref()?;
+    (t.link == Link::Tenant && parent.link == Link::Tenant && c.target != tenant).then_some(tenant)
+}
+
+/// Whether some table's reference to `t` is paired with the tenant column
+/// (then `t` needs `unique (tenant, key)` for it to point at).
+fn referenced_with_tenant(draft: &Draft, t: &DraftTable) -> bool {
+    draft.tables.iter().any(|child| {
+        child.map.columns.iter().any(|c| {
+            matches!(&c.rule, Rule::Ref { table } if *table == t.map.name)
+                && tenant_scoped(draft, child, c, t).is_some()
+        })
+    })
+}
+
 fn create_table(draft: &Draft, t: &DraftTable) -> String {
     // (definition, comment)
     let mut items: Vec<(String, Option<String>)> = Vec::new();
+    // Table-level foreign keys paired with the tenant column.
+    let mut scoped: Vec<String> = Vec::new();
     for (c, (decl, default)) in t.map.columns.iter().zip(&t.legacy_decl) {
         let mut def = format!("{} {}", quote(&c.target), sql_type(draft, &c.rule));
         match &c.rule {
@@ -287,12 +313,26 @@ fn create_table(draft: &Draft, t: &DraftTable) -> String {
                     def.push_str(" not null");
                 }
                 if let Some(parent) = draft.table(table) {
-                    let _ = write!(
-                        def,
-                        " references {} ({})",
-                        quote(table),
-                        quote(&parent.map.key().target)
-                    );
+                    match tenant_scoped(draft, t, c, parent) {
+                        // Paired with the tenant column below, so no row can
+                        // point at another tenant's parent.
+                        Some(tenant) => scoped.push(format!(
+                            "foreign key ({}, {}) references {} ({}, {})",
+                            quote(tenant),
+                            quote(&c.target),
+                            quote(table),
+                            quote(tenant),
+                            quote(&parent.map.key().target)
+                        )),
+                        None => {
+                            let _ = write!(
+                                def,
+                                " references {} ({})",
+                                quote(table),
+                                quote(&parent.map.key().target)
+                            );
+                        }
+                    }
                 }
             }
             _ => {
@@ -313,6 +353,15 @@ fn create_table(draft: &Draft, t: &DraftTable) -> String {
     for u in &t.unique {
         items.push((format!("unique ({})", cols(u)), None));
     }
+    if referenced_with_tenant(draft, t) {
+        if let Some(tenant) = draft.tenant.column.as_deref() {
+            items.push((
+                format!("unique ({}, {})", quote(tenant), quote(&t.map.key().target)),
+                Some("what tenant-scoped references point at".into()),
+            ));
+        }
+    }
+    items.extend(scoped.into_iter().map(|f| (f, None)));
     let mut out = format!("create table {} (\n", quote(&t.map.name));
     let last = items.len().saturating_sub(1);
     for (i, (def, note)) in items.iter().enumerate() {

@@ -427,7 +427,15 @@ fn the_schema_migration_is_quoted_typed_and_in_mapping_order() {
     assert!(up.contains("unique (\"order_id\", \"sku\")"), "{up}");
     assert!(up.contains("unique (\"company_id\", \"note\")"));
     assert!(up.contains("create index \"orders_user\" on \"orders\" (\"user_id\");"));
-    assert!(up.contains("\"manager_id\" bigint references \"users\" (\"id\")"));
+    // Between two tenant tables a reference is paired with the tenant
+    // column, so it cannot point at another tenant's row.
+    assert!(up.contains("    \"manager_id\" bigint, -- "), "{up}");
+    assert!(up.contains(
+        "foreign key (\"company_id\", \"manager_id\") references \"users\" (\"company_id\", \"id\")"
+    ));
+    assert!(
+        up.contains("unique (\"company_id\", \"id\"), -- what tenant-scoped references point at")
+    );
     let down = d.file("migrations/0001_schema.down.sql");
     let drops: Vec<&str> = down
         .lines()
