@@ -41,9 +41,18 @@ pub const TENANT_NOUNS: &[&str] = &[
     "team",
 ];
 
-/// The tenant column names tried when none is given.
-pub fn tenant_guesses() -> Vec<String> {
-    TENANT_NOUNS.iter().map(|n| format!("{n}_id")).collect()
+/// Tried only when none of [`TENANT_NOUNS`] fits: apps where each person's
+/// data is their own (a journal, a notes app) are tenanted by the user.
+pub const PERSONAL_NOUNS: &[&str] = &["user", "owner", "member", "customer"];
+
+/// The tenant column names tried when none is given, as tiers: a column of
+/// a later tier is guessed only when no column of an earlier one is shared
+/// by two tables (a `user_id` beside a `company_id` is a user, not a tenant).
+pub fn tenant_guesses() -> Vec<Vec<String>> {
+    [TENANT_NOUNS, PERSONAL_NOUNS]
+        .iter()
+        .map(|tier| tier.iter().map(|n| format!("{n}_id")).collect())
+        .collect()
 }
 
 /// How a drafted table reaches its tenant.
@@ -1090,16 +1099,23 @@ fn find_tenant(
             vec![c.to_string()]
         }
         None => {
-            let mut ranked: Vec<(String, usize)> = tenant_guesses()
-                .into_iter()
-                .map(|c| {
-                    let n = tables_with(&c).len();
-                    (c, n)
-                })
-                .filter(|(_, k)| *k >= 2)
-                .collect();
-            ranked.sort_by_key(|b| std::cmp::Reverse(b.1));
-            ranked.into_iter().map(|(c, _)| c).collect()
+            let mut out = Vec::new();
+            for tier in tenant_guesses() {
+                let mut ranked: Vec<(String, usize)> = tier
+                    .into_iter()
+                    .map(|c| {
+                        let n = tables_with(&c).len();
+                        (c, n)
+                    })
+                    .filter(|(_, k)| *k >= 2)
+                    .collect();
+                ranked.sort_by_key(|b| std::cmp::Reverse(b.1));
+                out.extend(ranked.into_iter().map(|(c, _)| c));
+                if !out.is_empty() {
+                    break;
+                }
+            }
+            out
         }
     };
     for c in candidates {

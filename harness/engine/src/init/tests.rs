@@ -687,6 +687,37 @@ fn a_guessed_tenant_finds_its_root_by_name_when_the_ids_match() {
 }
 
 #[test]
+fn the_user_is_guessed_as_the_tenant_only_when_no_organisation_column_fits() {
+    // A personal app: each user's rows are their own.
+    let (_d, db) = sqlite(
+        "create table users (id integer primary key, email text);
+         create table entries (id integer primary key, user_id integer references users(id), body text);
+         create table tags (id integer primary key, user_id integer references users(id), name text);
+         insert into users values (1, 'a@x'), (2, 'b@x');
+         insert into entries values (1, 1, 'x'), (2, 2, 'y');
+         insert into tags values (1, 1, 't'), (2, 2, 'u');",
+    );
+    let d = run(&db, None);
+    assert_eq!(d.app.toml.tenant.column, "user_id");
+    assert_eq!(d.app.toml.tenant.root_table.as_deref(), Some("users"));
+    // An organisation column in two tables wins over a user column in three.
+    let (_d, db) = sqlite(
+        "create table companies (id integer primary key);
+         create table users (id integer primary key, company_id integer references companies(id));
+         create table notes (id integer primary key, company_id integer references companies(id), user_id integer references users(id));
+         create table likes (id integer primary key, user_id integer references users(id));
+         create table views (id integer primary key, user_id integer references users(id));
+         insert into companies values (1), (2);
+         insert into users values (1, 1), (2, 2);
+         insert into notes values (1, 1, 1), (2, 2, 2);
+         insert into likes values (1, 1);
+         insert into views values (1, 2);",
+    );
+    let d = run(&db, None);
+    assert_eq!(d.app.toml.tenant.column, "company_id");
+}
+
+#[test]
 fn a_tenant_id_naming_no_root_row_keeps_a_plain_integer_tenant() {
     let (_d, db) = sqlite(
         "create table companies (id integer primary key);
