@@ -37,7 +37,7 @@ pub struct AuditArgs {
     /// The column that holds the tenant id on every tenant table (default: the app's).
     #[arg(long)]
     pub tenant_column: Option<String>,
-    /// A column that scopes rows to one user (`user_id = auth.uid()`
+    /// A column that scopes rows to one user (`owner_id = auth.uid()`
     /// tables): tables with it are tenant tables too, keyed by it.
     #[arg(long)]
     pub user_column: Option<String>,

@@ -101,7 +101,7 @@ pub struct AuditOptions {
     /// The setting the app sets to name its tenant (used in hints; empty
     /// when unknown, and the hints then name the context the catalog shows).
     pub setting: String,
-    /// A column that scopes rows to one user (Supabase's `user_id =
+    /// A column that scopes rows to one user (Supabase's `owner_id =
     /// auth.uid()` tables): tables that have it and not the tenant column
     /// are tenant tables too, keyed by it, and a predicate on it confines
     /// rows on any table that has it.

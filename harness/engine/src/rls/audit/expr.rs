@@ -382,7 +382,7 @@ fn tables_in(toks: &[Tok]) -> Vec<(Option<String>, String)> {
 }
 
 /// The tables read by the subqueries of `expr` that also read the context:
-/// membership lookups (`org_id IN (SELECT ... FROM members WHERE user_id =
+/// membership lookups (`org_id IN (SELECT ... FROM members WHERE member =
 /// auth.uid())`, `EXISTS (...)`).
 pub(crate) fn membership_tables(
     expr: &str,

@@ -10,7 +10,7 @@
 //!   `request.jwt.claim*` settings its API gateway sets), or calls one;
 //! - **membership**: the policy looks the caller up in a membership table,
 //!   through a subquery (`org_id in (select org_id from members where
-//!   user_id = auth.uid())`) or a membership function (`is_member(org_id)`,
+//!   member = auth.uid())`) or a membership function (`is_member(org_id)`,
 //!   a context function whose body reads a table, usually SECURITY
 //!   DEFINER).
 //!
