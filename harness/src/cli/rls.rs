@@ -30,13 +30,18 @@ pub struct AuditArgs {
     #[arg(long, env = "DATABASE_URL")]
     pub url: String,
     /// The app whose tenancy is audited (its tenant column, setting and
-    /// roles); flags below override it, for a database with no app folder.
+    /// roles); flags below override it. Without --app, --tenant-column
+    /// alone describes the database and no app folder is read.
     #[command(flatten)]
     pub app: AppArgs,
     /// The column that holds the tenant id on every tenant table (default: the app's).
     #[arg(long)]
     pub tenant_column: Option<String>,
-    /// The setting the app sets to name its tenant (default: the app's).
+    /// A column that scopes rows to one user (`owner_id = auth.uid()`
+    /// tables): tables with it are tenant tables too, keyed by it.
+    #[arg(long)]
+    pub user_column: Option<String>,
+    /// The setting the app sets to name its tenant (default: the app's; used in hints).
     #[arg(long)]
     pub setting: Option<String>,
     /// A role the application connects as (repeatable; default: the app's app and reader roles).
@@ -51,9 +56,17 @@ pub struct AuditArgs {
 }
 
 pub async fn audit(args: AuditArgs, _file: &HarnessConfig) -> anyhow::Result<i32> {
-    let mut opts = AuditOptions::for_app(&args.app.load()?);
+    // A database the harness did not create has no app folder: the tenant
+    // column flag alone is enough, and the tenancy model comes from its catalog.
+    let mut opts = match (&args.app.app, &args.tenant_column) {
+        (None, Some(column)) => AuditOptions::for_tenant_column(column),
+        _ => AuditOptions::for_app(&args.app.load()?),
+    };
     if let Some(c) = &args.tenant_column {
         opts.tenant_column = c.clone();
+    }
+    if let Some(c) = &args.user_column {
+        opts.user_column = Some(c.clone());
     }
     if let Some(s) = &args.setting {
         opts.setting = s.clone();

@@ -13,6 +13,7 @@
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
 //! - `rls_price`: what RLS costs a query: the lost index, its operator, the fix, shown causal.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
+//! - `rls_audit`: audit-rls on standalone schemas: each tenancy model (setting, JWT claims, membership) correct and flawed, restrictive bounding, every check shown failing; the CLI with flags only.
 
 mod apps;
 mod cluster;
@@ -22,6 +23,7 @@ mod load;
 mod migrate;
 mod report;
 mod rls;
+mod rls_audit;
 mod rls_price;
 mod roundtrip;
 mod seed;

@@ -15,12 +15,26 @@
 //! SQL stays a handful of catalog reads. Expression checks read the
 //! deparsed policy text (`pg_get_expr`); they are heuristics and say so in
 //! their hints.
+//!
+//! Submodules, in the order a run uses them: [`tenancy`] recognises how the
+//! schema names the caller (a setting, JWT-claim context functions,
+//! membership lookups) from the functions in the catalog; [`expr`] holds
+//! the recognisers over deparsed expressions that the policy checks and
+//! the tenancy model share; [`policies`] checks the policies, restrictive
+//! ones bounding permissive ones. The other checks are small enough to
+//! live here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+mod expr;
+mod policies;
+pub mod tenancy;
+
+pub use tenancy::{FunctionInfo, MembershipTable};
 
 /// How bad a finding is. Ordered: `--fail-on medium` fails on medium, high
 /// and critical.
@@ -84,8 +98,15 @@ pub struct AuditOptions {
     pub tenant_column: String,
     /// The roles the application connects as (checked for bypasses).
     pub app_roles: Vec<String>,
-    /// The setting the app sets to name its tenant (used in hints).
+    /// The setting the app sets to name its tenant (used in hints; empty
+    /// when unknown, and the hints then name the context the catalog shows).
     pub setting: String,
+    /// A column that scopes rows to one user (Supabase's `owner_id =
+    /// auth.uid()` tables): tables that have it and not the tenant column
+    /// are tenant tables too, keyed by it, and a predicate on it confines
+    /// rows on any table that has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_column: Option<String>,
 }
 
 impl AuditOptions {
@@ -97,15 +118,30 @@ impl AuditOptions {
             tenant_column: app.toml.tenant.column.clone(),
             app_roles,
             setting: app.toml.tenant.setting.clone(),
+            user_column: None,
         }
     }
 
-    /// The fail-closed tenant expression the hints recommend.
-    fn context(&self) -> String {
-        format!(
-            "nullif(current_setting('{}', true), '')",
-            self.setting.replace('\'', "''")
-        )
+    /// The tenancy of a database known only by its tenant column (no app
+    /// folder): no setting and no app role until flags add them.
+    pub fn for_tenant_column(column: &str) -> AuditOptions {
+        AuditOptions {
+            tenant_column: column.to_string(),
+            app_roles: Vec::new(),
+            setting: String::new(),
+            user_column: None,
+        }
+    }
+
+    /// The fail-closed tenant expression the hints recommend, when the
+    /// setting is known.
+    fn context(&self) -> Option<String> {
+        (!self.setting.is_empty()).then(|| {
+            format!(
+                "nullif(current_setting('{}', true), '')",
+                self.setting.replace('\'', "''")
+            )
+        })
     }
 }
 
@@ -115,6 +151,11 @@ pub struct AuditReport {
     pub database: String,
     pub server_version: String,
     pub tenant_tables: Vec<String>,
+    /// How the schema names the caller, as the audit recognised it: the
+    /// settings policies read, context and membership functions,
+    /// membership tables.
+    #[serde(default)]
+    pub tenancy: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -136,6 +177,9 @@ impl AuditReport {
             self.tenant_tables.len(),
             self.tenant_tables.join(", ")
         );
+        if !self.tenancy.is_empty() {
+            let _ = writeln!(out, "tenancy: {}", self.tenancy.join("; "));
+        }
         if self.findings.is_empty() {
             let _ = writeln!(out, "no findings");
         }
@@ -217,6 +261,7 @@ pub async fn audit(
         database: snap.database.clone(),
         server_version: snap.server_version.clone(),
         tenant_tables: snap.tables.values().map(|t| t.qualified()).collect(),
+        tenancy: tenancy::describe(&snap),
         findings: evaluate(&snap),
     })
 }
@@ -232,11 +277,16 @@ pub struct TableInfo {
     pub force: bool,
     /// The column holding the tenant id: the tenant column, or the root's key.
     pub tenant_key: String,
+    /// Columns a predicate may tie to the caller to confine rows: the
+    /// tenant key, and the user column when the table has it.
+    pub keys: Vec<String>,
     pub is_root: bool,
+    /// Keyed by the user column (or the root it references), not the tenant.
+    pub by_user: bool,
 }
 
 impl TableInfo {
-    fn qualified(&self) -> String {
+    pub fn qualified(&self) -> String {
         format!("{}.{}", self.schema, self.name)
     }
 }
@@ -325,6 +375,10 @@ pub struct Snapshot {
     pub foreign_keys: Vec<ForeignKey>,
     pub uniques: Vec<UniqueIndex>,
     pub sequences: Vec<SequenceColumn>,
+    /// User functions (not from extensions), for the tenancy model.
+    pub functions: Vec<FunctionInfo>,
+    /// Tables membership lookups read, resolved.
+    pub membership_tables: Vec<MembershipTable>,
     /// The fail-closed tenant-context expression hints recommend.
     pub context: String,
 }
@@ -336,7 +390,19 @@ const USER_SCHEMA: &str = "n.nspname not in ('pg_catalog', 'information_schema')
      and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'";
 
 // The catalog rows as they come off the wire, before they are named.
-type TableRow = (i64, String, String, String, bool, bool, String, bool);
+type TableRow = (
+    i64,
+    String,
+    String,
+    String,
+    bool,
+    bool,
+    bool,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+type FunctionRow = (String, String, String, String, String, bool);
 type PolicyRow = (
     i64,
     String,
@@ -361,52 +427,82 @@ pub async fn snapshot(
             .await
             .map_err(catalog("server"))?;
 
+    // A table is scoped by the tenant column, or by the user column, or is
+    // the root such a column references (single-column foreign keys).
+    let user_column = opts.user_column.clone().unwrap_or_default();
     let tables: Vec<TableRow> = sqlx::query_as(AssertSqlSafe(format!(
         "with roots as (
-             select f.confrelid as oid, ka.attname::text as key
+             select f.confrelid as oid, fa.attname::text as col, ka.attname::text as key
              from pg_constraint f
              join pg_attribute fa on fa.attrelid = f.conrelid and fa.attnum = f.conkey[1]
              join pg_attribute ka on ka.attrelid = f.confrelid and ka.attnum = f.confkey[1]
-             where f.contype = 'f' and cardinality(f.conkey) = 1 and fa.attname = $1
+             where f.contype = 'f' and cardinality(f.conkey) = 1 and fa.attname in ($1, $2)
+         ), t as (
+             select c.oid, n.nspname::text as schema, c.relname::text as name,
+                    pg_get_userbyid(c.relowner)::text as owner, c.relrowsecurity, c.relforcerowsecurity,
+                    exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = $1
+                            and a.attnum > 0 and not a.attisdropped) as has_tenant,
+                    exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = $2
+                            and a.attnum > 0 and not a.attisdropped) as has_user,
+                    (select r.key from roots r where r.oid = c.oid and r.col = $1 order by r.key limit 1) as tenant_root,
+                    (select r.key from roots r where r.oid = c.oid and r.col = $2 order by r.key limit 1) as user_root
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where c.relkind in ('r', 'p') and {USER_SCHEMA}
          )
-         select c.oid::int8, n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text,
-                c.relrowsecurity, c.relforcerowsecurity,
-                coalesce((select r.key from roots r where r.oid = c.oid limit 1), $1),
-                exists (select 1 from roots r where r.oid = c.oid)
-                    and not exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = $1
-                                    and a.attnum > 0 and not a.attisdropped)
-         from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         where c.relkind in ('r', 'p') and {USER_SCHEMA}
-           and (exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = $1
-                        and a.attnum > 0 and not a.attisdropped)
-                or exists (select 1 from roots r where r.oid = c.oid))
-         order by n.nspname, c.relname"
+         select oid::int8, schema, name, owner, relrowsecurity, relforcerowsecurity,
+                has_tenant, has_user, tenant_root, user_root
+         from t
+         where has_tenant or has_user or tenant_root is not null or user_root is not null
+         order by schema, name"
     )))
     .bind(&opts.tenant_column)
+    .bind(&user_column)
     .fetch_all(&mut *conn)
     .await
     .map_err(catalog("tenant tables"))?;
     let tables: BTreeMap<i64, TableInfo> = tables
         .into_iter()
-        .map(|(oid, schema, name, owner, rls, force, key, is_root)| {
-            (
+        .map(
+            |(
                 oid,
-                TableInfo {
+                schema,
+                name,
+                owner,
+                rls,
+                force,
+                has_tenant,
+                has_user,
+                tenant_root,
+                user_root,
+            )| {
+                let (tenant_key, is_root, by_user) =
+                    match (has_tenant, tenant_root, has_user, user_root) {
+                        (true, ..) => (opts.tenant_column.clone(), false, false),
+                        (false, Some(key), ..) => (key, true, false),
+                        (false, None, true, _) => (user_column.clone(), false, true),
+                        (false, None, false, key) => (key.unwrap_or_default(), true, true),
+                    };
+                let mut keys = vec![tenant_key.clone()];
+                if has_user && !keys.contains(&user_column) {
+                    keys.push(user_column.clone());
+                }
+                (
                     oid,
-                    schema,
-                    name,
-                    owner,
-                    rls,
-                    force,
-                    tenant_key: if is_root {
-                        key
-                    } else {
-                        opts.tenant_column.clone()
+                    TableInfo {
+                        oid,
+                        schema,
+                        name,
+                        owner,
+                        rls,
+                        force,
+                        tenant_key,
+                        keys,
+                        is_root,
+                        by_user,
                     },
-                    is_root,
-                },
-            )
-        })
+                )
+            },
+        )
         .collect();
     let oids: Vec<i64> = tables.keys().copied().collect();
 
@@ -421,7 +517,7 @@ pub async fn snapshot(
     .fetch_all(&mut *conn)
     .await
     .map_err(catalog("policies"))?;
-    let policies = policies
+    let policies: Vec<PolicyInfo> = policies
         .into_iter()
         .map(
             |(table_oid, name, cmd, permissive, roles, using, with_check)| PolicyInfo {
@@ -492,6 +588,37 @@ pub async fn snapshot(
     .fetch_all(&mut *conn)
     .await
     .map_err(catalog("leakproof functions"))?;
+
+    let functions: Vec<FunctionRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "select n.nspname::text, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                p.proname::text,
+                case when p.prosqlbody is not null then pg_get_functiondef(p.oid) else p.prosrc end,
+                p.provolatile::text, p.prosecdef
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         join pg_language l on l.oid = p.prolang
+         where l.lanname in ('sql', 'plpgsql') and p.prokind = 'f' and {USER_SCHEMA}
+           and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
+                           and d.objid = p.oid and d.deptype = 'e')
+         order by 1, 2"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(catalog("functions"))?;
+    let functions: Vec<FunctionInfo> = functions
+        .into_iter()
+        .map(
+            |(schema, signature, name, body, volatility, security_definer)| FunctionInfo {
+                schema,
+                signature,
+                name,
+                body,
+                volatility,
+                security_definer,
+            },
+        )
+        .collect();
+    let membership_tables =
+        membership_tables(&mut *conn, opts, &tables, &policies, &functions).await?;
 
     let mut roles = Vec::new();
     for name in &opts.app_roles {
@@ -618,8 +745,18 @@ pub async fn snapshot(
         })
         .collect();
 
+    // Hints name the context the app uses: its setting, or else the first
+    // context function the schema defines.
+    let context = opts.context().unwrap_or_else(|| {
+        tenancy::context_functions(&functions)
+            .first()
+            .map(|f| format!("(select {}.{}())", f.schema, f.name))
+            .unwrap_or_else(|| "nullif(current_setting('<tenant setting>', true), '')".into())
+    });
     Ok(Snapshot {
-        context: opts.context(),
+        context,
+        functions,
+        membership_tables,
         database,
         server_version,
         tables,
@@ -634,11 +771,100 @@ pub async fn snapshot(
     })
 }
 
+/// The tables membership lookups read: those named in the subqueries of
+/// tenant-table policies that read the context, and in the bodies of
+/// membership functions; resolved against the audit session's search_path
+/// (or, unqualified and not found there, the one user table of that name),
+/// with their RLS state and what each app role may do on them.
+async fn membership_tables(
+    conn: &mut PgConnection,
+    opts: &AuditOptions,
+    tables: &BTreeMap<i64, TableInfo>,
+    policies: &[PolicyInfo],
+    functions: &[FunctionInfo],
+) -> Result<Vec<MembershipTable>, AuditError> {
+    let ctx = tenancy::context_functions(functions);
+    let names: Vec<expr::FnName> = ctx.iter().map(|f| f.fn_name()).collect();
+    let mut wanted: Vec<((Option<String>, String), String)> = Vec::new();
+    for p in policies {
+        let Some(t) = tables.get(&p.table_oid) else {
+            continue;
+        };
+        for e in p.using.iter().chain(p.with_check.iter()) {
+            for name in expr::membership_tables(e, &names) {
+                wanted.push((name, format!("policy {}.{}", t.qualified(), p.name)));
+            }
+        }
+    }
+    for f in &ctx {
+        for name in expr::tables_read(&f.body) {
+            wanted.push((name, format!("function {}", f.qualified())));
+        }
+    }
+    let mut out: Vec<(i64, MembershipTable)> = Vec::new();
+    for ((schema, name), via) in wanted {
+        let found: Option<(i64, String, String, bool)> = sqlx::query_as(AssertSqlSafe(format!(
+            "select c.oid::int8, n.nspname::text, c.relname::text, c.relrowsecurity
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where c.relkind in ('r', 'p') and (
+                 c.oid = to_regclass(case when $1::text is null then quote_ident($2)
+                                          else quote_ident($1) || '.' || quote_ident($2) end)
+                 or ($1::text is null and to_regclass(quote_ident($2)) is null and c.relname = $2 and {USER_SCHEMA}
+                     and (select count(*) from pg_class c2 join pg_namespace n2 on n2.oid = c2.relnamespace
+                          where c2.relname = $2 and c2.relkind in ('r', 'p')) = 1))
+             limit 1"
+        )))
+        .bind(&schema)
+        .bind(&name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(catalog("membership tables"))?;
+        let Some((oid, schema, name, rls)) = found else {
+            continue;
+        };
+        if let Some((_, m)) = out.iter_mut().find(|(o, _)| *o == oid) {
+            if !m.via.contains(&via) {
+                m.via.push(via);
+            }
+            continue;
+        }
+        let mut grants = Vec::new();
+        for role in &opts.app_roles {
+            let g: Option<(bool, bool)> = sqlx::query_as(
+                "select has_table_privilege(r.oid, $2::int8::oid, 'SELECT'),
+                        has_table_privilege(r.oid, $2::int8::oid, 'INSERT, UPDATE, DELETE')
+                 from pg_roles r where r.rolname = $1",
+            )
+            .bind(role)
+            .bind(oid)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(catalog("membership table privileges"))?;
+            if let Some((select, write)) = g {
+                grants.push((role.clone(), select, write));
+            }
+        }
+        out.push((
+            oid,
+            MembershipTable {
+                schema,
+                name,
+                rls,
+                via: vec![via],
+                grants,
+            },
+        ));
+    }
+    Ok(out.into_iter().map(|(_, m)| m).collect())
+}
+
 /// Every check over a snapshot; findings worst first, then by object.
 pub fn evaluate(s: &Snapshot) -> Vec<Finding> {
     let mut out = Vec::new();
     check_rls_enabled(s, &mut out);
-    check_policies(s, &mut out);
+    policies::check_policies(s, &mut out);
+    tenancy::check_context_fns(s, &mut out);
+    tenancy::check_membership(s, &mut out);
     check_views(s, &mut out);
     check_definer_fns(s, &mut out);
     check_roles(s, &mut out);
@@ -654,7 +880,7 @@ pub fn evaluate(s: &Snapshot) -> Vec<Finding> {
     out
 }
 
-fn push(
+pub(crate) fn push(
     out: &mut Vec<Finding>,
     severity: Severity,
     check: &str,
@@ -699,158 +925,6 @@ fn check_rls_enabled(s: &Snapshot, out: &mut Vec<Finding>) {
                 format!("{} has row-level security but not FORCE: its owner ({}) bypasses every policy", t.qualified(), t.owner),
                 "alter table ... force row level security (and run the app as a role that does not own the table)",
             );
-        }
-    }
-}
-
-fn cmd_name(cmd: &str) -> &'static str {
-    match cmd {
-        "r" => "SELECT",
-        "a" => "INSERT",
-        "w" => "UPDATE",
-        "d" => "DELETE",
-        _ => "ALL",
-    }
-}
-
-/// Whether a deparsed expression restricts `column` to a session setting:
-/// it names the column and reads a setting. A heuristic over the text.
-fn restricts_tenant(expr: &str, column: &str) -> bool {
-    mentions_column(expr, column) && expr.contains("current_setting(")
-}
-
-fn mentions_column(expr: &str, column: &str) -> bool {
-    let bytes = expr.as_bytes();
-    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut start = 0;
-    while let Some(pos) = expr[start..].find(column) {
-        let i = start + pos;
-        let j = i + column.len();
-        let before_ok = i == 0 || !is_ident(bytes[i - 1]);
-        let after_ok = j >= bytes.len() || !is_ident(bytes[j]);
-        // Inside a string literal (`'app.tenant_id'`) it is not the
-        // column. Deparsed SQL doubles quotes inside literals, so an odd
-        // count of quotes before the match means we are inside one.
-        let quoted = bytes[..i].iter().filter(|&&b| b == b'\'').count() % 2 == 1;
-        if before_ok && after_ok && !quoted {
-            return true;
-        }
-        start = j;
-    }
-    false
-}
-
-/// The calls `current_setting(...)` in `expr` that lack `missing_ok`.
-fn settings_without_missing_ok(expr: &str) -> bool {
-    let mut rest = expr;
-    while let Some(pos) = rest.find("current_setting(") {
-        let args = &rest[pos + "current_setting(".len()..];
-        let mut depth = 0;
-        let mut comma = false;
-        let mut in_str = false;
-        for ch in args.chars() {
-            match ch {
-                '\'' => in_str = !in_str,
-                '(' if !in_str => depth += 1,
-                ')' if !in_str && depth == 0 => break,
-                ')' if !in_str => depth -= 1,
-                ',' if !in_str && depth == 0 => comma = true,
-                _ => {}
-            }
-        }
-        if !comma {
-            return true;
-        }
-        rest = args;
-    }
-    false
-}
-
-/// docs/rls.md, pitfalls 3, 5 and 6: policies that fail open or with an error, write
-/// policies without a tenant check, permissive policies that widen access.
-fn check_policies(s: &Snapshot, out: &mut Vec<Finding>) {
-    for t in s.tables.values().filter(|t| t.rls) {
-        let pols: Vec<&PolicyInfo> = s.policies.iter().filter(|p| p.table_oid == t.oid).collect();
-        for p in &pols {
-            let obj = format!("{}.{}", t.qualified(), p.name);
-            let cmd = cmd_name(&p.cmd);
-            let reads = matches!(p.cmd.as_str(), "r" | "w" | "d" | "*");
-            let writes = matches!(p.cmd.as_str(), "a" | "w" | "*");
-            for expr in p.using.iter().chain(p.with_check.iter()) {
-                if settings_without_missing_ok(expr) {
-                    push(out, Severity::Medium, "setting-not-missing-ok", obj.clone(),
-                        format!("policy {} ({cmd}) calls current_setting(name) without missing_ok: with no tenant context every query on {} errors instead of returning no rows", p.name, t.qualified()),
-                        format!("use {}::<tenant type>", s.context));
-                } else if expr.contains("current_setting(")
-                    && expr.contains("::uuid")
-                    && !expr.contains("NULLIF(current_setting(")
-                {
-                    push(out, Severity::Medium, "setting-cast-without-nullif", obj.clone(),
-                        format!("policy {} ({cmd}) casts current_setting(..., true) to uuid without NULLIF: on a pooled connection where a transaction-local tenant was set earlier the setting is '' and the cast errors (22P02)", p.name),
-                        format!("wrap the setting: {}::uuid", s.context));
-                }
-            }
-            if !p.permissive {
-                continue;
-            }
-            // A permissive policy is ORed with the others: on its own it
-            // must already confine rows to the context's tenant.
-            if reads {
-                let narrow = p
-                    .using
-                    .as_deref()
-                    .is_some_and(|u| restricts_tenant(u, &t.tenant_key));
-                if !narrow {
-                    push(out, Severity::High, "policy-widens-access", obj.clone(),
-                        format!("permissive policy {} ({cmd}, to {}) does not confine rows to the tenant context: USING is {}; permissive policies OR together, so it widens whatever the others allow",
-                            p.name, p.roles.join(", "), p.using.as_deref().unwrap_or("absent")),
-                        format!("make it `as restrictive`, or add `and {} = {}::<tenant type>`", t.tenant_key, s.context));
-                }
-            }
-            if writes {
-                // For ALL and UPDATE an absent WITH CHECK reuses USING.
-                let effective = p.with_check.as_deref().or(if p.cmd == "a" {
-                    None
-                } else {
-                    p.using.as_deref()
-                });
-                let narrow = effective.is_some_and(|e| restricts_tenant(e, &t.tenant_key));
-                if !narrow {
-                    push(out, Severity::High, "write-check-missing", obj.clone(),
-                        format!("policy {} ({cmd}) does not check written rows against the tenant context (WITH CHECK is {}): a tenant can insert or move rows into another tenant",
-                            p.name, effective.unwrap_or("absent")),
-                        format!("add `with check ({} = {}::<tenant type>)`", t.tenant_key, s.context));
-                } else if p.with_check.is_none() {
-                    push(out, Severity::Medium, "write-check-implicit", obj.clone(),
-                        format!("policy {} ({cmd}) has no WITH CHECK and relies on USING being reused for written rows; a later edit of USING silently changes what may be written", p.name),
-                        "state WITH CHECK explicitly, equal to the tenant condition");
-                }
-            }
-        }
-        // Several permissive policies for one command and role OR together.
-        let mut per: BTreeMap<(String, &'static str), Vec<&str>> = BTreeMap::new();
-        for p in pols.iter().filter(|p| p.permissive) {
-            let cmds: &[&'static str] = match p.cmd.as_str() {
-                "*" => &["SELECT", "INSERT", "UPDATE", "DELETE"],
-                c => match c {
-                    "r" => &["SELECT"],
-                    "a" => &["INSERT"],
-                    "w" => &["UPDATE"],
-                    _ => &["DELETE"],
-                },
-            };
-            for role in &p.roles {
-                for c in cmds {
-                    per.entry((role.clone(), c)).or_default().push(&p.name);
-                }
-            }
-        }
-        for ((role, cmd), names) in per {
-            if names.len() > 1 {
-                push(out, Severity::Medium, "permissive-policies-or", format!("{} ({cmd} to {role})", t.qualified()),
-                    format!("{} permissive policies apply to {cmd} for {role} on {} and are ORed: {}; the widest one decides", names.len(), t.qualified(), names.join(", ")),
-                    "keep one permissive policy per command and role, and express extra rules as restrictive policies");
-            }
         }
     }
 }
@@ -916,6 +990,11 @@ fn check_definer_fns(s: &Snapshot, out: &mut Vec<Finding>) {
 /// docs/rls.md, pitfalls 1 and 11: the app role must be subject to RLS and hold no
 /// privilege RLS does not cover.
 fn check_roles(s: &Snapshot, out: &mut Vec<Finding>) {
+    if s.roles.is_empty() {
+        push(out, Severity::Info, "app-role-unknown", "(no app role)".into(),
+            "no app role was named, so the superuser, BYPASSRLS, ownership and privilege checks of the role the application connects as did not run".into(),
+            "pass the roles the application connects as: --app-role NAME (repeatable)");
+    }
     for r in &s.roles {
         if !r.exists {
             push(out, Severity::Medium, "app-role-missing", r.name.clone(),
@@ -977,7 +1056,9 @@ fn check_foreign_keys(s: &Snapshot, out: &mut Vec<Finding>) {
         let (Some(t), Some(r)) = (s.tables.get(&fk.table_oid), s.tables.get(&fk.ref_oid)) else {
             continue;
         };
-        if t.is_root {
+        // A user-keyed table referencing a tenant-keyed one (or the
+        // reverse) has no pair of columns to compare.
+        if t.is_root || t.by_user != r.by_user {
             continue;
         }
         let scoped = fk
@@ -1037,28 +1118,6 @@ fn check_sequences(s: &Snapshot, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recognises_the_tenant_column_in_deparsed_policies() {
-        let ours = "(org_key = (NULLIF(current_setting('app.org'::text, true), ''::text))::uuid)";
-        assert!(restricts_tenant(ours, "org_key"));
-        assert!(!restricts_tenant("true", "org_key"));
-        assert!(!restricts_tenant(
-            "(current_setting('app.org'::text, true) = 'x'::text)",
-            "org_key"
-        ));
-        assert!(!mentions_column("(other_org_key = 1)", "org_key"));
-    }
-
-    #[test]
-    fn tells_setting_calls_without_missing_ok() {
-        assert!(settings_without_missing_ok(
-            "(org_key = (current_setting('app.org'::text))::uuid)"
-        ));
-        assert!(!settings_without_missing_ok(
-            "(org_key = (NULLIF(current_setting('app.org'::text, true), ''::text))::uuid)"
-        ));
-    }
 
     #[test]
     fn severity_orders_for_fail_on() {

@@ -9,7 +9,9 @@
 //!
 //! - [`roles`]: logging in as the roles an app's `app.toml` names.
 //! - [`audit`]: catalog reads in a read-only transaction, then pure checks
-//!   that turn them into findings with a severity and a hint.
+//!   that turn them into findings with a severity and a hint; it infers
+//!   the tenancy model (a setting, JWT-claim context functions, membership
+//!   lookups) from the catalog.
 //! - [`price`]: what RLS costs each named query (plan and time as the app
 //!   role and unbound, the indexes it loses and why).
 //!
