@@ -47,7 +47,7 @@ pub const PERSONAL_NOUNS: &[&str] = &["user", "owner", "member", "customer"];
 
 /// The tenant column names tried when none is given, as tiers: a column of
 /// a later tier is guessed only when no column of an earlier one is shared
-/// by two tables (a `user_id` beside a `company_id` is a user, not a tenant).
+/// by two tables (a person's id beside an organisation's names a user, not a tenant).
 pub fn tenant_guesses() -> Vec<Vec<String>> {
     [TENANT_NOUNS, PERSONAL_NOUNS]
         .iter()
