@@ -10,6 +10,9 @@
 //! - [`roles`]: logging in as the roles an app's `app.toml` names.
 //! - [`audit`]: catalog reads in a read-only transaction, then pure checks
 //!   that turn them into findings with a severity and a hint.
+//! - [`prove`]: `prove-rls`, the isolation property by proptest over every
+//!   tenant table of any database, as the app role, on the primary and the
+//!   replica, plus behavioural probes for the pitfalls.
 //!
 //! The proofs that the reference app's policies hold (a proptest over every
 //! table and command, on the primary and the replica, and one test per
@@ -17,6 +20,7 @@
 //! integration tests: `harness/tests/integration/rls.rs`.
 
 pub mod audit;
+pub mod prove;
 pub mod roles;
 
 pub use audit::{audit, audit_url, AuditOptions, AuditReport, Finding, Severity};
