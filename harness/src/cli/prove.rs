@@ -170,14 +170,21 @@ fn fill_run(run: &mut Run, r: &ProveReport) {
                 c.table,
                 c.operation,
                 c.context,
-                c.row.as_deref().map(|r| format!(", row {r}")).unwrap_or_default(),
+                c.row
+                    .as_deref()
+                    .map(|r| format!(", row {r}"))
+                    .unwrap_or_default(),
                 c.observed
             ),
             (None, None) => format!("{} cases ({}) in {:.1}s", p.cases, p.commands, p.seconds),
         };
         run.check(
-            Check::new(format!("isolation property on the {}", p.server), p.passed, detail)
-                .in_group("rls"),
+            Check::new(
+                format!("isolation property on the {}", p.server),
+                p.passed,
+                detail,
+            )
+            .in_group("rls"),
         );
     }
     for p in &r.probes {
@@ -252,9 +259,12 @@ async fn own_cluster(
         ))
         .into());
     }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {}", quote(db))))
-        .execute(&mut admin)
-        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "create database {}",
+        quote(db)
+    )))
+    .execute(&mut admin)
+    .await?;
     let target = ep.with_database(db);
     let rejects = tmp.path().join("rejects.jsonl");
     let m = migrate::migrate(
@@ -285,7 +295,9 @@ async fn own_cluster(
     let targets = Targets {
         primary: target.connect_options(),
         primary_app: Some(app_ep.with_database(db).connect_options()),
-        replica: replica.as_ref().map(|r| r.with_database(db).connect_options()),
+        replica: replica
+            .as_ref()
+            .map(|r| r.with_database(db).connect_options()),
         replica_app: replica.as_ref().map(|r| {
             r.with_user(&opts.app_role, app_ep.password.as_deref())
                 .with_database(db)

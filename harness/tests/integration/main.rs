@@ -11,6 +11,7 @@
 //! - `roundtrip`: the round-trip property for any app folder (a hand-written app and the reference app) against a hand-written oracle.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
+//! - `prove`: `prove-rls` holds on the ledger and the portal, finds each flawed ledger variant with a minimal counterexample, exit codes.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
 
 mod apps;
@@ -19,6 +20,7 @@ mod docs;
 mod engine;
 mod load;
 mod migrate;
+mod prove;
 mod report;
 mod rls;
 mod roundtrip;

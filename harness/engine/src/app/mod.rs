@@ -308,7 +308,9 @@ mod tests {
                 column: "id".into()
             })
         );
-        let bad = format!("{base}[tenant.context]\n\"t.user\" = {{ table = \"u\", col = \"id\" }}\n{roles}");
+        let bad = format!(
+            "{base}[tenant.context]\n\"t.user\" = {{ table = \"u\", col = \"id\" }}\n{roles}"
+        );
         assert!(toml::from_str::<AppToml>(&bad).is_err());
     }
 

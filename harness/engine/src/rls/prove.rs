@@ -191,9 +191,7 @@ impl ProveReport {
 
     /// The first counterexample, primary first.
     pub fn counterexample(&self) -> Option<&Counterexample> {
-        self.property
-            .iter()
-            .find_map(|p| p.counterexample.as_ref())
+        self.property.iter().find_map(|p| p.counterexample.as_ref())
     }
 
     pub fn probe(&self, name: &str) -> Option<&Probe> {
@@ -365,14 +363,15 @@ async fn conns_for(
     if !ok {
         return Err(ProveError::NotOracle { user });
     }
-    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
-        .bind(role)
-        .fetch_one(&mut owner)
-        .await
-        .map_err(|source| ProveError::Sql {
-            what: "the app role".into(),
-            source,
-        })?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+            .bind(role)
+            .fetch_one(&mut owner)
+            .await
+            .map_err(|source| ProveError::Sql {
+                what: "the app role".into(),
+                source,
+            })?;
     if !exists {
         return Err(ProveError::AppRole {
             role: role.into(),
@@ -396,7 +395,13 @@ fn sql(what: &str) -> impl FnOnce(sqlx::Error) -> ProveError + '_ {
 /// Run the whole proof.
 pub async fn prove(targets: &Targets, opts: &ProveOptions) -> Result<ProveReport, ProveError> {
     let t0 = Instant::now();
-    let mut conns = conns_for(&targets.primary, targets.primary_app.as_ref(), &opts.app_role, "the primary").await?;
+    let mut conns = conns_for(
+        &targets.primary,
+        targets.primary_app.as_ref(),
+        &opts.app_role,
+        "the primary",
+    )
+    .await?;
     let world = catalog::read_world(&mut conns.owner, opts).await?;
     if world.tenants.len() < 2 {
         return Err(ProveError::NotEnoughTenants {
@@ -411,7 +416,9 @@ pub async fn prove(targets: &Targets, opts: &ProveOptions) -> Result<ProveReport
     let handle = tokio::runtime::Handle::current();
     let (w, o) = (world.clone(), opts.clone());
     let (mut conns, primary) = tokio::task::spawn_blocking(move || {
-        let r = property::run(&handle, &mut conns, &w, &o.setting, "primary", o.cases, o.seed, false);
+        let r = property::run(
+            &handle, &mut conns, &w, &o.setting, "primary", o.cases, o.seed, false,
+        );
         (conns, r)
     })
     .await
@@ -437,8 +444,13 @@ pub async fn prove(targets: &Targets, opts: &ProveOptions) -> Result<ProveReport
                 .fetch_one(&mut conns.owner)
                 .await
                 .map_err(sql("the primary's WAL position"))?;
-            let mut rc =
-                conns_for(r, targets.replica_app.as_ref(), &opts.app_role, "the replica").await?;
+            let mut rc = conns_for(
+                r,
+                targets.replica_app.as_ref(),
+                &opts.app_role,
+                "the replica",
+            )
+            .await?;
             crate::cluster::wait_replayed(&mut rc.owner, &lsn, std::time::Duration::from_secs(60))
                 .await
                 .map_err(|e| ProveError::Options {
@@ -515,11 +527,19 @@ async fn non_vacuous(
     for t in world.tenants.iter().take(3) {
         for extras in [Vec::new(), extras_first.clone()] {
             let mut tx = app.begin().await.map_err(sql("a transaction"))?;
-            ops::set_context(&mut tx, &opts.setting, &ops::Ctx::Tenant(t.clone()), &extras)
-                .await
-                .map_err(sql("setting the context"))?;
+            ops::set_context(
+                &mut tx,
+                &opts.setting,
+                &ops::Ctx::Tenant(t.clone()),
+                &extras,
+            )
+            .await
+            .map_err(sql("setting the context"))?;
             for table in &world.tables {
-                sqlx::query("savepoint seen").execute(&mut *tx).await.map_err(sql("a savepoint"))?;
+                sqlx::query("savepoint seen")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sql("a savepoint"))?;
                 let n: Result<i64, _> = sqlx::query_scalar(AssertSqlSafe(format!(
                     "select count(*)::int8 from {} where {}::text = $1",
                     table.sql,

@@ -112,7 +112,17 @@ impl World {
     }
 }
 
-type TableRow = (i64, String, String, String, bool, bool, bool, String, String);
+type TableRow = (
+    i64,
+    String,
+    String,
+    String,
+    bool,
+    bool,
+    bool,
+    String,
+    String,
+);
 
 fn sql_err(what: &str) -> impl FnOnce(sqlx::Error) -> ProveError + '_ {
     move |source| ProveError::Sql {
@@ -319,11 +329,7 @@ async fn read_table(
     .fetch_all(&mut *conn)
     .await
     .map_err(err("the columns"))?;
-    let insert_cols = cols
-        .iter()
-        .filter(|c| c.1)
-        .map(|c| quote(&c.0))
-        .collect();
+    let insert_cols = cols.iter().filter(|c| c.1).map(|c| quote(&c.0)).collect();
     let mut key: Vec<&(String, bool, Option<i32>, String)> =
         cols.iter().filter(|c| c.2.is_some()).collect();
     key.sort_by_key(|c| c.2);

@@ -64,7 +64,13 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [Op::Select, Op::Insert, Op::Update, Op::UpdateMove, Op::Delete];
+    pub const ALL: [Op; 5] = [
+        Op::Select,
+        Op::Insert,
+        Op::Update,
+        Op::UpdateMove,
+        Op::Delete,
+    ];
 
     /// The SQL command.
     pub fn command(self) -> &'static str {

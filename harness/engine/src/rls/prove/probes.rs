@@ -71,11 +71,7 @@ fn probe(name: &str, severity: Severity, problems: Vec<String>, ok: String) -> P
 type Sql<T> = Result<T, sqlx::Error>;
 
 /// Every probe that runs on the primary.
-pub(super) async fn all(
-    conns: &mut Conns,
-    world: &World,
-    opts: &ProveOptions,
-) -> Sql<Vec<Probe>> {
+pub(super) async fn all(conns: &mut Conns, world: &World, opts: &ProveOptions) -> Sql<Vec<Probe>> {
     Ok(vec![
         bypass(&mut conns.owner, opts).await?,
         owner_is_not_app(&mut conns.owner, world, opts).await?,
@@ -100,10 +96,16 @@ async fn bypass(owner: &mut PgConnection, opts: &ProveOptions) -> Sql<Probe> {
             .await?;
     let mut p = Vec::new();
     if sup {
-        p.push(format!("{} is a superuser: RLS never binds it", opts.app_role));
+        p.push(format!(
+            "{} is a superuser: RLS never binds it",
+            opts.app_role
+        ));
     }
     if bypass {
-        p.push(format!("{} has BYPASSRLS: RLS never binds it", opts.app_role));
+        p.push(format!(
+            "{} has BYPASSRLS: RLS never binds it",
+            opts.app_role
+        ));
     }
     Ok(probe(
         "app-role-bypass",
@@ -184,14 +186,19 @@ fn rls_forced(world: &World) -> Probe {
 
 /// Visible rows per table as the app role on `conn` (inside an open
 /// transaction); an error is reported as text.
-async fn visible(conn: &mut PgConnection, world: &World) -> Sql<Vec<(String, Result<i64, String>)>> {
+async fn visible(
+    conn: &mut PgConnection,
+    world: &World,
+) -> Sql<Vec<(String, Result<i64, String>)>> {
     let mut out = Vec::new();
     for t in &world.tables {
         sqlx::query("savepoint probe").execute(&mut *conn).await?;
-        let r: Sql<i64> =
-            sqlx::query_scalar(AssertSqlSafe(format!("select count(*)::int8 from {}", t.sql)))
-                .fetch_one(&mut *conn)
-                .await;
+        let r: Sql<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "select count(*)::int8 from {}",
+            t.sql
+        )))
+        .fetch_one(&mut *conn)
+        .await;
         let r = match r {
             Ok(n) => Ok(n),
             Err(e) if sqlstate(&e).as_deref() == Some("42501") => Ok(0),
@@ -462,11 +469,7 @@ async fn views(conns: &mut Conns, world: &World, opts: &ProveOptions) -> Sql<Pro
 /// Pitfall 8: SECURITY DEFINER functions the app role may call must not
 /// hand back another tenant's rows. Called as tenant T with another
 /// tenant's id for every argument of the tenant type.
-async fn definer_functions(
-    conns: &mut Conns,
-    world: &World,
-    opts: &ProveOptions,
-) -> Sql<Probe> {
+async fn definer_functions(conns: &mut Conns, world: &World, opts: &ProveOptions) -> Sql<Probe> {
     let found: Vec<(String, String, bool, bool, Vec<String>)> =
         sqlx::query_as(AssertSqlSafe(format!(
             "select n.nspname::text, p.proname::text, p.prorettype = 'trigger'::regtype,
@@ -484,7 +487,12 @@ async fn definer_functions(
     let mut p = Vec::new();
     let mut notes = Vec::new();
     let (Some(own), Some(other)) = (world.tenants.first(), world.tenants.get(1)) else {
-        return Ok(probe("definer-functions", Severity::High, p, "no tenants".into()));
+        return Ok(probe(
+            "definer-functions",
+            Severity::High,
+            p,
+            "no tenants".into(),
+        ));
     };
     for (schema, name, is_trigger, pinned, args) in &found {
         if !pinned {
@@ -570,11 +578,7 @@ async fn definer_functions(
 /// duplicate-key error confirm that another tenant holds a value. Reported
 /// at low severity (existence, never contents); single-column uuid keys
 /// are skipped as unguessable.
-async fn unique_side_channel(
-    conns: &mut Conns,
-    world: &World,
-    opts: &ProveOptions,
-) -> Sql<Probe> {
+async fn unique_side_channel(conns: &mut Conns, world: &World, opts: &ProveOptions) -> Sql<Probe> {
     let mut p = Vec::new();
     let mut checked = 0;
     for t in &world.tables {
@@ -633,8 +637,13 @@ async fn unique_side_channel(
             .await?;
             let Some(row) = row else { continue };
             let mut tx = conns.app.begin().await?;
-            ops::set_context(&mut tx, &opts.setting, &Ctx::Tenant(own.clone()), &first_extras(world))
-                .await?;
+            ops::set_context(
+                &mut tx,
+                &opts.setting,
+                &Ctx::Tenant(own.clone()),
+                &first_extras(world),
+            )
+            .await?;
             let res = sqlx::query(AssertSqlSafe(ops::insert_sql(t)))
                 .bind(&row)
                 .execute(&mut *tx)
@@ -730,9 +739,11 @@ async fn foreign_keys(owner: &mut PgConnection, world: &World) -> Sql<Probe> {
         .await;
         // Foreign keys are checked at the end of the statement; make sure.
         let res = match res {
-            Ok(_) => sqlx::query("set constraints all immediate")
-                .execute(&mut *tx)
-                .await,
+            Ok(_) => {
+                sqlx::query("set constraints all immediate")
+                    .execute(&mut *tx)
+                    .await
+            }
             e => e,
         };
         tx.rollback().await?;
@@ -782,6 +793,9 @@ async fn privileges(owner: &mut PgConnection, world: &World, opts: &ProveOptions
         "truncate-references",
         Severity::High,
         p,
-        format!("{} holds neither TRUNCATE nor REFERENCES on a tenant table", opts.app_role),
+        format!(
+            "{} holds neither TRUNCATE nor REFERENCES on a tenant table",
+            opts.app_role
+        ),
     ))
 }
