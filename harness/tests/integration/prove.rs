@@ -167,6 +167,25 @@ async fn prove_rls_holds_on_the_ledger_and_leaves_its_data_as_it_was() {
     let side = r.probe("unique-error-side-channel").unwrap();
     assert_eq!(side.status, Status::Warn, "{}", side.detail);
     assert!(side.detail.contains("order_pkey"), "{}", side.detail);
+
+    // A wrong context setting makes every check pass on nothing: refused.
+    let mut opts = ProveOptions::for_app(&ledger());
+    opts.setting = "ledger.no_such_setting".into();
+    opts.cases = 10;
+    let targets = Targets {
+        primary: ep.connect_options(),
+        primary_app: Some(app.connect_options()),
+        replica: None,
+        replica_app: None,
+    };
+    let e = prove(&targets, &opts).await.unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the app role sees nothing even for its own tenant"),
+        "{e}"
+    );
+    assert_eq!(digest(&ep).await, before);
 }
 
 /// What the proof must report for one flawed variant.

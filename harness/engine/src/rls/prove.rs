@@ -417,7 +417,16 @@ pub async fn prove(targets: &Targets, opts: &ProveOptions) -> Result<ProveReport
     let (w, o) = (world.clone(), opts.clone());
     let (mut conns, primary) = tokio::task::spawn_blocking(move || {
         let r = property::run(
-            &handle, &mut conns, &w, &o.setting, "primary", o.cases, o.seed, false,
+            &handle,
+            &mut conns,
+            &w,
+            &o.setting,
+            property::Plan {
+                server: "primary",
+                cases: o.cases,
+                seed: o.seed,
+                read_only: false,
+            },
         );
         (conns, r)
     })
@@ -460,7 +469,18 @@ pub async fn prove(targets: &Targets, opts: &ProveOptions) -> Result<ProveReport
             let (w, o) = (world.clone(), opts.clone());
             let n = (opts.cases / 10).max(20).min(opts.cases.max(1));
             let (_rc, out) = tokio::task::spawn_blocking(move || {
-                let r = property::run(&handle, &mut rc, &w, &o.setting, "replica", n, o.seed, true);
+                let r = property::run(
+                    &handle,
+                    &mut rc,
+                    &w,
+                    &o.setting,
+                    property::Plan {
+                        server: "replica",
+                        cases: n,
+                        seed: o.seed,
+                        read_only: true,
+                    },
+                );
                 (rc, r)
             })
             .await

@@ -600,7 +600,7 @@ async fn unique_side_channel(conns: &mut Conns, world: &World, opts: &ProveOptio
         .fetch_all(&mut conns.owner)
         .await?;
         for (index, cols, types) in keys {
-            if cols.iter().any(|c| *c == t.tenant_col) || cols.is_empty() {
+            if cols.contains(&t.tenant_col) || cols.is_empty() {
                 continue;
             }
             if cols.len() == 1 && types[0] == "uuid" {
@@ -675,12 +675,15 @@ async fn unique_side_channel(conns: &mut Conns, world: &World, opts: &ProveOptio
     ))
 }
 
+/// (name, child oid, parent oid, child columns, parent columns).
+type ForeignKeyRow = (String, i64, i64, Vec<String>, Vec<String>);
+
 /// Pitfall 10, second half: an own row must not be able to reference
 /// another tenant's parent. Written as the oracle (foreign keys ignore
 /// roles and RLS) in a transaction that is rolled back.
 async fn foreign_keys(owner: &mut PgConnection, world: &World) -> Sql<Probe> {
     let oids: Vec<i64> = world.tables.iter().map(|t| t.oid).collect();
-    let fks: Vec<(String, i64, i64, Vec<String>, Vec<String>)> = sqlx::query_as(
+    let fks: Vec<ForeignKeyRow> = sqlx::query_as(
         "select f.conname::text, f.conrelid::int8, f.confrelid::int8,
                 array(select a.attname::text from unnest(f.conkey) with ordinality k(n, o)
                       join pg_attribute a on a.attrelid = f.conrelid and a.attnum = k.n order by k.o),
@@ -711,7 +714,7 @@ async fn foreign_keys(owner: &mut PgConnection, world: &World) -> Sql<Probe> {
         if pairs.is_empty() {
             continue;
         }
-        let pairs_tenant = ccols.iter().any(|cc| *cc == c.tenant_col);
+        let pairs_tenant = ccols.contains(&c.tenant_col);
         let Some(row) = c.rows.iter().find(|r| r.tenant.is_some()) else {
             continue;
         };

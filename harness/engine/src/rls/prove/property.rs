@@ -264,6 +264,16 @@ pub struct PropertyOutcome {
     pub counterexample: Option<Counterexample>,
 }
 
+/// Which server and how many cases.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Plan<'a> {
+    pub server: &'a str,
+    pub cases: u32,
+    pub seed: u64,
+    /// SELECT only (the replica).
+    pub read_only: bool,
+}
+
 /// Run the property: `cases` generated operations, shrinking on failure.
 /// Must run on a blocking thread (it blocks on `handle`).
 pub(super) fn run(
@@ -271,11 +281,14 @@ pub(super) fn run(
     conns: &mut Conns,
     world: &World,
     setting: &str,
-    server: &str,
-    cases: u32,
-    seed: u64,
-    read_only: bool,
+    plan: Plan<'_>,
 ) -> Result<PropertyOutcome, sqlx::Error> {
+    let Plan {
+        server,
+        cases,
+        seed,
+        read_only,
+    } = plan;
     let t0 = std::time::Instant::now();
     let config = Config {
         cases,
@@ -330,15 +343,17 @@ pub(super) fn run(
         Ok(()) => {}
         Err(TestError::Fail(why, case)) => {
             out.passed = false;
-            let mut conns = cell.into_inner();
-            let (case, why) = minimize(handle, &mut conns, world, setting, case, why.message().to_string())?;
-            let r = resolve(world, &case);
-            out.counterexample = Some(Counterexample::of(
+            let conns = cell.into_inner();
+            let (case, why) = minimize(
+                handle,
+                conns,
                 world,
                 setting,
-                &r,
-                why,
-            ));
+                case,
+                why.message().to_string(),
+            )?;
+            let r = resolve(world, &case);
+            out.counterexample = Some(Counterexample::of(world, setting, &r, why));
         }
         Err(TestError::Abort(why)) => {
             out.passed = false;
