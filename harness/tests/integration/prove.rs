@@ -325,7 +325,7 @@ async fn prove_rls_finds_each_flaw_of_the_ledger_with_a_minimal_counterexample()
 /// The command on the reference app (its own cluster, the fixtures'
 /// legacy file migrated, the extra settings drawn from app.toml): exit 0
 /// and a run folder; with `--url`, a flawed database exits 13 with the
-/// counterexample on stdout, a database with one tenant exits 4 saying
+/// counterexample on stdout and is left as it was, a database with one tenant exits 4 saying
 /// why, an unreachable one exits 3.
 #[tokio::test]
 async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
@@ -376,6 +376,7 @@ async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
         Some(include_str!("prove_flawed/missing_with_check.sql")),
     )
     .await;
+    let before = digest(&flawed).await;
     let (code, out, err) = run(&["--app", &ledger_dir, "--url", &flawed.url()]);
     assert_eq!(
         code,
@@ -384,6 +385,12 @@ async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
     );
     assert!(out.contains("minimal counterexample"), "{out}");
     assert!(out.contains("table:     order"), "{out}");
+    // The flaw let the proof's INSERTs through; they were rolled back.
+    assert_eq!(
+        digest(&flawed).await,
+        before,
+        "prove-rls changed a database it did not create"
+    );
 
     let (lonely, _) = ledger_db(&c, "cli_lonely", &file, None).await;
     let mut conn = lonely.connect().await.unwrap();
