@@ -54,6 +54,8 @@ pub struct ProveArgs {
     #[arg(long)]
     pub tenant_column: Option<String>,
     /// The setting the app sets to name its tenant (default: the app's).
+    /// Another setting than the folder's also drops the folder's extra
+    /// context settings ([tenant.context]).
     #[arg(long)]
     pub setting: Option<String>,
     /// The role the application connects as (default: the app's).
@@ -85,11 +87,19 @@ pub struct ProveArgs {
 pub async fn run(args: ProveArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let app = args.app.load()?;
     let mut opts = ProveOptions::for_app(&app);
-    if let Some(c) = &args.tenant_column {
+    // A tenancy given by flags is another app's: the folder's root table
+    // and extra settings belong to the folder's schema and policies.
+    if let Some(c) = args
+        .tenant_column
+        .as_ref()
+        .filter(|c| **c != opts.tenant_column)
+    {
         opts.tenant_column = c.clone();
+        opts.root_table = None;
     }
-    if let Some(s) = &args.setting {
+    if let Some(s) = args.setting.as_ref().filter(|s| **s != opts.setting) {
         opts.setting = s.clone();
+        opts.context.clear();
     }
     if let Some(r) = &args.app_role {
         opts.app_role = r.clone();

@@ -324,7 +324,8 @@ async fn prove_rls_finds_each_flaw_of_the_ledger_with_a_minimal_counterexample()
 
 /// The command on the reference app (its own cluster, the fixtures'
 /// legacy file migrated, the extra settings drawn from app.toml): exit 0
-/// and a run folder; with `--url`, a flawed database exits 13 with the
+/// and a run folder; `--from FILE` proves another app's legacy file the
+/// same way; with `--url` and the tenancy given by flags, a flawed database exits 13 with the
 /// counterexample on stdout and is left as it was, a database with one tenant exits 4 saying
 /// why, an unreachable one exits 3.
 #[tokio::test]
@@ -377,7 +378,17 @@ async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
     )
     .await;
     let before = digest(&flawed).await;
-    let (code, out, err) = run(&["--app", &ledger_dir, "--url", &flawed.url()]);
+    // No app folder for this database: the tenancy by flags alone.
+    let (code, out, err) = run(&[
+        "--url",
+        &flawed.url(),
+        "--tenant-column",
+        "account",
+        "--setting",
+        "ledger.account",
+        "--app-role",
+        "ledger_app",
+    ]);
     assert_eq!(
         code,
         Some(harness::exit_codes::AUDIT_FINDINGS),
@@ -391,6 +402,18 @@ async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
         before,
         "prove-rls changed a database it did not create"
     );
+
+    // --from: a legacy file migrated into the command's own cluster.
+    let (code, out, err) = run(&[
+        "--app",
+        &ledger_dir,
+        "--from",
+        &file.display().to_string(),
+        "--backend",
+        "native",
+    ]);
+    assert_eq!(code, Some(harness::exit_codes::OK), "{out}\n{err}");
+    assert!(out.contains("isolation holds"), "{out}");
 
     let (lonely, _) = ledger_db(&c, "cli_lonely", &file, None).await;
     let mut conn = lonely.connect().await.unwrap();
