@@ -267,9 +267,23 @@ async fn prove_rls_finds_each_flaw_of_the_ledger_with_a_minimal_counterexample()
     let mut problems = Vec::new();
     for e in FLAWS {
         let (ep, app) = ledger_db(&c, &format!("flaw_{}", e.fixture), &file, Some(e.sql)).await;
-        let r = prove_on(&c, &ep, &app, false).await;
+        // One variant also on the replica: the policies replicate, and so
+        // does the flaw, which the read side there must find.
+        let on_replica = e.fixture == "permissive_or";
+        let r = prove_on(&c, &ep, &app, on_replica).await;
         let text = r.to_text();
         assert!(!r.passed(), "{}: the proof passed:\n{text}", e.fixture);
+        if on_replica {
+            let p = &r.property[1];
+            let c = p.counterexample.as_ref();
+            assert!(
+                !p.passed
+                    && p.skipped.is_none()
+                    && c.is_some_and(|c| c.table == "line_items" && c.command == "SELECT"),
+                "the replica did not show the flaw:\n{text}"
+            );
+            assert_eq!(r.probe("replica").unwrap().status, Status::Fail);
+        }
         assert!(r.unchanged, "{}: data changed\n{text}", e.fixture);
         match (e.case, r.counterexample()) {
             (Some((table, command, ctx)), Some(c)) => {
@@ -307,6 +321,8 @@ async fn prove_rls_finds_each_flaw_of_the_ledger_with_a_minimal_counterexample()
                     // The cast error is exactly what a pooled connection hits
                     // after a commit.
                     | ("cast_without_nullif", "context-ends-with-transaction")
+                    // Checked above, on the one variant run with a replica.
+                    | ("permissive_or", "replica")
                     // Writes into the table the app owns skip the policies.
                     | ("no_force_app_owner", "with-check")
             );
