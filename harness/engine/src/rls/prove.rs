@@ -453,6 +453,15 @@ pub async fn prove(targets: &Targets, opts: &ProveOptions) -> Result<ProveReport
                 .fetch_one(&mut conns.owner)
                 .await
                 .map_err(sql("the primary's WAL position"))?;
+            // Replay first: the app role's login (its password, the
+            // grants) may be younger than the replica's last replay.
+            let mut oracle = connect(r, "the replica").await?;
+            crate::cluster::wait_replayed(&mut oracle, &lsn, std::time::Duration::from_secs(60))
+                .await
+                .map_err(|e| ProveError::Options {
+                    problem: format!("the replica did not catch up: {e}"),
+                })?;
+            drop(oracle);
             let mut rc = conns_for(
                 r,
                 targets.replica_app.as_ref(),
@@ -460,11 +469,6 @@ pub async fn prove(targets: &Targets, opts: &ProveOptions) -> Result<ProveReport
                 "the replica",
             )
             .await?;
-            crate::cluster::wait_replayed(&mut rc.owner, &lsn, std::time::Duration::from_secs(60))
-                .await
-                .map_err(|e| ProveError::Options {
-                    problem: format!("the replica did not catch up: {e}"),
-                })?;
             let handle = tokio::runtime::Handle::current();
             let (w, o) = (world.clone(), opts.clone());
             let n = (opts.cases / 10).max(20).min(opts.cases.max(1));
