@@ -10,6 +10,7 @@
 pub mod init;
 pub mod load;
 pub mod migrate;
+pub mod prove;
 pub mod report;
 pub mod rls;
 pub mod seed;
@@ -60,6 +61,8 @@ pub enum Command {
     Export(migrate::ExportArgs),
     /// Audit any PostgreSQL database's row-level security from its catalog.
     AuditRls(rls::AuditArgs),
+    /// Prove tenant isolation: proptest over every tenant table and command, as the app role, primary and replica, plus the pitfall probes.
+    ProveRls(prove::ProveArgs),
     /// Run the load scenarios against a cluster and gate on p95, errors and lag.
     Load(load::LoadArgs),
     /// Step the user count up until p95 crosses the target; report the knee.
@@ -174,6 +177,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Verify(a) => migrate::verify(a, &file).await,
         Command::Export(a) => migrate::export(a, &file).await,
         Command::AuditRls(a) => rls::audit(a, &file).await,
+        Command::ProveRls(a) => prove::run(a, &file).await,
         Command::Load(a) => load::load(a, &file).await,
         Command::Capacity(a) => load::capacity(a, &file).await,
         Command::Report(a) => report::report(a, &file).await,

@@ -140,7 +140,12 @@ fn engine_sources() -> Vec<PathBuf> {
     }
     // The engine crate, whole, and the commands over it.
     walk(&root.join("engine/src"), &mut files);
-    for f in ["cli/migrate.rs", "cli/rls.rs", "cli/init.rs"] {
+    for f in [
+        "cli/migrate.rs",
+        "cli/rls.rs",
+        "cli/init.rs",
+        "cli/prove.rs",
+    ] {
         if src.join(f).is_file() {
             files.push(src.join(f));
         }

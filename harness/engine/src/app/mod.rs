@@ -23,6 +23,7 @@
 pub mod mapping;
 pub mod sample;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,32 @@ pub struct TenantSpec {
     /// The setting the app sets per transaction to say which tenant it
     /// acts for (read by the policies with `current_setting`).
     pub setting: String,
+    /// Other settings the policies read besides the tenant (a user id, a
+    /// user's role), each with the values `prove-rls` draws it from:
+    /// `[tenant.context]` `"app.x" = ["a", "b", ""]`, or
+    /// `"app.y" = { table = "t", column = "c" }` for the values of a column
+    /// of any tenant's rows (another tenant's id is the case that matters).
+    /// Optional: folders without it load as before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, ContextValues>,
+}
+
+/// Where `prove-rls` draws the values of one extra context setting from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContextValues {
+    /// These values (an empty string is a value too).
+    List(Vec<String>),
+    /// The values a column holds in any tenant's rows, read as text.
+    Column(ColumnValues),
+}
+
+/// A column whose values (of every tenant) a context setting is drawn from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnValues {
+    pub table: String,
+    pub column: String,
 }
 
 /// The app's roles.
@@ -258,6 +285,33 @@ mod tests {
     fn quoting_survives_quotes_and_spaces() {
         assert_eq!(quote("a \"b\""), "\"a \"\"b\"\"\"");
         assert_eq!(literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn tenant_context_is_optional_and_takes_lists_or_a_column() {
+        let base = "name = \"t\"\ndatabase = \"t\"\n[tenant]\ncolumn = \"c\"\nsetting = \"t.c\"\n";
+        let roles = "[roles]\nowner = \"o\"\napp = \"a\"\n";
+        let old: AppToml = toml::from_str(&format!("{base}{roles}")).unwrap();
+        assert!(old.tenant.context.is_empty());
+        let new: AppToml = toml::from_str(&format!(
+            "{base}[tenant.context]\n\"t.role\" = [\"admin\", \"\"]\n\"t.user\" = {{ table = \"u\", column = \"id\" }}\n{roles}"
+        ))
+        .unwrap();
+        assert_eq!(
+            new.tenant.context["t.role"],
+            ContextValues::List(vec!["admin".into(), "".into()])
+        );
+        assert_eq!(
+            new.tenant.context["t.user"],
+            ContextValues::Column(ColumnValues {
+                table: "u".into(),
+                column: "id".into()
+            })
+        );
+        let bad = format!(
+            "{base}[tenant.context]\n\"t.user\" = {{ table = \"u\", col = \"id\" }}\n{roles}"
+        );
+        assert!(toml::from_str::<AppToml>(&bad).is_err());
     }
 
     #[test]

@@ -741,6 +741,7 @@ pub fn draft(
                 .unwrap_or_else(|| placeholder_column(&tables)),
             root_table: tenant.root.clone(),
             setting: TENANT_SETTING.to_string(),
+            context: Default::default(),
         },
         roles: Roles {
             owner: format!("{app_name}_owner"),

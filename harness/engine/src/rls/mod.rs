@@ -14,6 +14,9 @@
 //!   lookups) from the catalog.
 //! - [`price`]: what RLS costs each named query (plan and time as the app
 //!   role and unbound, the indexes it loses and why).
+//! - [`prove`]: `prove-rls`, the isolation property by proptest over every
+//!   tenant table of any database, as the app role, on the primary and the
+//!   replica, plus behavioural probes for the pitfalls.
 //!
 //! The proofs that the reference app's policies hold (a proptest over every
 //! table and command, on the primary and the replica, and one test per
@@ -22,6 +25,7 @@
 
 pub mod audit;
 pub mod price;
+pub mod prove;
 pub mod roles;
 
 pub use audit::{audit, audit_url, AuditOptions, AuditReport, Finding, Severity};
