@@ -492,8 +492,9 @@ async fn each_exit_code_comes_from_the_binary() {
 
 /// Every app folder shipped in `apps/` that can make its own sample file
 /// (`data.sql`) goes through migrate -> verify -> re-run -> export with its
-/// own mapping, every row equal or rejected with a reason, and its policies
-/// pass the audit with no high or critical finding.
+/// own mapping, every row equal or rejected with a reason, its policies
+/// pass the audit with no high or critical finding, and `prove-rls` finds
+/// no counterexample.
 #[tokio::test]
 async fn every_shipped_app_folder_with_sample_data_goes_through_the_pipeline() {
     use harness::app::sample::{self, SampleParams};
@@ -535,5 +536,21 @@ async fn every_shipped_app_folder_with_sample_data_goes_through_the_pipeline() {
             .arg(&folder)
             .args(["--url", &url, "--fail-on", "high"]));
         assert_eq!(code, exit_codes::OK, "{name}: audit-rls: {out}");
+        // And the policies hold when tried: the isolation property as the
+        // app role, primary and replica, with the pitfall probes.
+        let replica = c
+            .replica()
+            .expect("the test cluster has a replica")
+            .with_database(&format!("apps_{name}"))
+            .url();
+        let reports = dir.path().join(format!("{name}-prove"));
+        let (code, out) = run(harness_bin()
+            .arg("prove-rls")
+            .arg("--app")
+            .arg(&folder)
+            .args(["--url", &url, "--replica-url", &replica, "--cases", "150"])
+            .arg("--reports")
+            .arg(&reports));
+        assert_eq!(code, exit_codes::OK, "{name}: prove-rls: {out}");
     }
 }
