@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use harness::cli::load::run_load;
 use harness::exit_codes;
+use harness::load::data::Target;
 use harness::load::{self, LoadConfig, LoadResults, Mode, Session};
 
 use crate::support;
@@ -20,8 +21,8 @@ fn small(users: usize, ramp: usize, steady: usize) -> LoadConfig {
         users,
         ramp_secs: ramp,
         steady_secs: steady,
-        think_min_secs: 1.0,
-        think_max_secs: 3.0,
+        think_min_secs: Some(1.0),
+        think_max_secs: Some(3.0),
         tenants: 10,
         scale: 0.2,
         primary_pool: 20,
@@ -62,9 +63,12 @@ async fn smoke_1000_users_pass_every_gate() {
     // two cores with other tests, and what it must prove is the gate path
     // at 1,000 users, not the machine's limit (that is `just load`).
     let mut cfg = small(1000, 5, 25);
-    cfg.think_min_secs = 4.0;
-    cfg.think_max_secs = 8.0;
-    let code = run_load(&cluster, &cfg, true, root.path()).await.unwrap();
+    cfg.think_min_secs = Some(4.0);
+    cfg.think_max_secs = Some(8.0);
+    let portal = Target::reference().unwrap();
+    let code = run_load(&cluster, &cfg, &portal, true, root.path())
+        .await
+        .unwrap();
     let dir = run_dir(root.path());
     let r = results(&dir);
     let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
@@ -128,17 +132,25 @@ async fn smoke_1000_users_pass_every_gate() {
     assert!(summary.contains("\"verdict\": \"pass\""), "{summary}");
     // Every search term browsing users type finds projects in the
     // generated data (a search that never matches measures nothing).
+    assert_eq!(r.fresh.misses, 0, "every apply was in the list after it");
+    assert!(r.fresh.checks > 0, "the apply -> my_applications pair was checked");
     let mut c = cluster
         .primary()
-        .with_database(&cfg.database)
+        .with_database(&portal.database(&cfg))
         .connect()
         .await
         .unwrap();
-    for term in harness::load::data::SEARCH_TERMS {
+    let browsing = portal.workload.user("browsing").unwrap();
+    let Some(scenarios::workload::Source::Choice(terms)) =
+        browsing.steps[0].calls[0].params.get(1)
+    else {
+        panic!("the browsing search draws its term from a choice")
+    };
+    for term in terms.iter().map(|t| t.to_text()) {
         let n: i64 = sqlx::query_scalar(
             "select count(*) from projects where search_vector @@ plainto_tsquery('english', $1)",
         )
-        .bind(term)
+        .bind(&term)
         .fetch_one(&mut c)
         .await
         .unwrap();
@@ -153,10 +165,13 @@ async fn an_impossible_p95_fails_the_gate_and_records_the_values() {
     let cluster = support::native().await;
     let root = tempfile::tempdir().unwrap();
     let mut cfg = small(50, 1, 6);
-    cfg.think_min_secs = 0.1;
-    cfg.think_max_secs = 0.3;
+    cfg.think_min_secs = Some(0.1);
+    cfg.think_max_secs = Some(0.3);
     cfg.thresholds.p95_ms = 0.001;
-    let code = run_load(&cluster, &cfg, true, root.path()).await.unwrap();
+    let portal = Target::reference().unwrap();
+    let code = run_load(&cluster, &cfg, &portal, true, root.path())
+        .await
+        .unwrap();
     assert_eq!(code, exit_codes::GATE_FAILED);
     let dir = run_dir(root.path());
     let r = results(&dir);
@@ -206,10 +221,11 @@ fn stall(
 async fn open_model_reports_a_stall_the_closed_model_hides() {
     let cluster = support::native().await;
     let mut cfg = small(20, 1, 12);
-    cfg.think_min_secs = 0.05;
-    cfg.think_max_secs = 0.1;
-    let session = Session::open(&cluster, &cfg, true).await.unwrap();
-    let db = cluster.primary().with_database(&cfg.database);
+    cfg.think_min_secs = Some(0.05);
+    cfg.think_max_secs = Some(0.1);
+    let portal = Target::reference().unwrap();
+    let session = Session::open(&cluster, &cfg, &portal, true).await.unwrap();
+    let db = cluster.primary().with_database(&portal.database(&cfg));
 
     let s = stall(db.clone(), Duration::from_secs(5), Duration::from_secs(3));
     let closed = load::run(&session, &cfg, None).await.unwrap();
