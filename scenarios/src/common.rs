@@ -162,6 +162,12 @@ pub trait Executor: Send + Sync {
         fresh: &'a mut Option<String>,
         query: Query,
     ) -> BoxFut<'a, Outcome>;
+
+    /// Record `name` as failed with `kind` without sending it: a value
+    /// that cannot be bound as its parameter's type (`bind:$2`). Counted
+    /// like any failed query, so a workload whose values do not fit shows
+    /// in the error table instead of silently sending less.
+    fn refuse(&self, name: &'static str, route: Route, kind: String) -> Outcome;
 }
 
 /// A short error kind for a query failure, for error tables and goose.

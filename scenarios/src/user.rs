@@ -238,17 +238,23 @@ impl UserState {
             let Some(values) = d.params(&c.params, &mut self.rng) else {
                 continue;
             };
-            let Some(params) = values
-                .iter()
-                .zip(&q.types)
-                .map(|(v, t)| Param::bind(v, *t))
-                .collect::<Option<Vec<_>>>()
-            else {
+            let mut params = Vec::with_capacity(values.len());
+            for (v, t) in values.iter().zip(&q.types) {
+                match Param::bind(v, *t) {
+                    Some(p) => params.push(p),
+                    None => break,
+                }
+            }
+            if params.len() < values.len() {
                 // Types were checked against the server before the run; a
-                // value that still does not fit (a text sample cell that is
-                // no uuid) skips the call like a missing value.
-                continue;
-            };
+                // value that still does not fit (a text cell that is no
+                // uuid, a number past int4) fails the call, counted.
+                let o = env
+                    .exec
+                    .refuse(q.name, q.route, format!("bind:${}", params.len() + 1));
+                out.push(o);
+                break;
+            }
             let expect = match self.pending.iter().position(|p| p.0 == c.query) {
                 Some(i) => {
                     let (_, col, v) = self.pending.swap_remove(i);

@@ -286,3 +286,113 @@ async fn fill(
     );
     Ok(report.rows_copied())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scenarios::Route;
+
+    /// The portal's workload file is the mix its Rust journeys were: the
+    /// same kinds and weights, steps and step weights, queries per step
+    /// and their routes, think time and batch sizes.
+    #[test]
+    fn the_portal_workload_is_the_mix_the_journeys_were() {
+        let t = Target::reference().unwrap();
+        assert_eq!(t.source, DataSource::Generator);
+        let w = &t.workload;
+        let mix: Vec<(&str, usize, Vec<(&str, usize, Vec<&str>)>)> = w
+            .users
+            .iter()
+            .map(|u| {
+                assert_eq!(u.think, [5.0, 15.0], "{}", u.name);
+                let steps = u
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        let calls = s.calls.iter().map(|c| c.query.as_str()).collect();
+                        (s.name.as_str(), s.weight, calls)
+                    })
+                    .collect();
+                (u.name.as_str(), u.weight, steps)
+            })
+            .collect();
+        assert_eq!(
+            mix,
+            vec![
+                (
+                    "browsing",
+                    60,
+                    vec![
+                        (
+                            "search and open a project",
+                            4,
+                            vec!["search_projects", "project_detail"]
+                        ),
+                        ("filter projects", 3, vec!["filter_projects"]),
+                        ("open a project", 3, vec!["project_detail"]),
+                    ]
+                ),
+                (
+                    "applying",
+                    15,
+                    vec![
+                        (
+                            "apply and see it listed",
+                            1,
+                            vec!["apply", "my_applications"]
+                        ),
+                        ("my applications", 2, vec!["my_applications"]),
+                    ]
+                ),
+                (
+                    "staff",
+                    15,
+                    vec![
+                        ("dashboard", 2, vec!["projects_with_stats"]),
+                        ("search applicants", 1, vec!["search_applicants"]),
+                    ]
+                ),
+                (
+                    "admin",
+                    5,
+                    vec![(
+                        "review a batch",
+                        1,
+                        vec!["pending_applications", "bulk_update_status"]
+                    )]
+                ),
+                (
+                    "contact",
+                    5,
+                    vec![("send the contact form", 1, vec!["contact_form"])]
+                ),
+            ]
+        );
+        let route = |n: &str| w.query(n).unwrap().route;
+        for (q, r) in [
+            ("search_projects", Route::Read),
+            ("filter_projects", Route::Read),
+            ("project_detail", Route::Read),
+            ("apply", Route::Write),
+            ("my_applications", Route::ReadOwnWrites),
+            ("projects_with_stats", Route::Read),
+            ("search_applicants", Route::Read),
+            ("pending_applications", Route::Read),
+            ("bulk_update_status", Route::Write),
+            ("contact_form", Route::Write),
+        ] {
+            assert_eq!(route(q), r, "{q}");
+        }
+        // Batches: 50 pending read, 10 decided per update.
+        let admin = &w.user("admin").unwrap().steps[0];
+        assert_eq!(
+            admin.calls[0].params[2],
+            scenarios::workload::Source::Fixed(scenarios::Value::Int(50))
+        );
+        assert!(matches!(
+            admin.calls[1].params[1],
+            scenarios::workload::Source::List(_, scenarios::workload::Len::Fixed(10))
+        ));
+        assert_eq!(w.ryw[0].write, "apply");
+    }
+}

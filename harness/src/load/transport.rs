@@ -559,6 +559,25 @@ impl Executor for Transport {
     ) -> BoxFut<'a, Outcome> {
         Box::pin(self.run_query(Some(who), fresh, query))
     }
+
+    fn refuse(&self, name: &'static str, route: Route, kind: String) -> Outcome {
+        let out = Outcome {
+            name,
+            server: match route {
+                Route::Write => Server::Primary,
+                _ if self.replica.is_none() => Server::Primary,
+                _ => Server::Replica,
+            },
+            error: Some(kind),
+            rows: 0,
+            values: Vec::new(),
+            total: Duration::ZERO,
+            pool_wait: Duration::ZERO,
+            exec: Duration::ZERO,
+        };
+        self.recorder.record(&out);
+        out
+    }
 }
 
 /// What one query's transaction answered.

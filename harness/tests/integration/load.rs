@@ -79,6 +79,17 @@ async fn smoke_1000_users_pass_every_gate() {
         r.invalid
     );
     let names: Vec<&str> = r.queries.iter().map(|q| q.name.as_str()).collect();
+    // What ran is what the portal's workload file names, and only that.
+    let mut from_file: Vec<&str> = portal
+        .workload
+        .queries
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect();
+    from_file.sort();
+    let mut measured = names.clone();
+    measured.sort();
+    assert_eq!(measured, from_file);
     for q in [
         "search_projects",
         "filter_projects",
@@ -341,4 +352,144 @@ async fn the_load_pool_settles_a_connection_left_mid_transaction() {
     drop(conn);
     pool.close().await;
     cluster.shutdown().await.unwrap();
+}
+
+/// The hand-written ledger app (harness/tests/integration/apps/ledger).
+fn ledger_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/apps/ledger")
+}
+
+/// A second app runs from its folder alone, through the binary: the
+/// ledger's `data.sql` makes its legacy file, the migration moves it, its
+/// `workload.toml` drives 300 users, and the report gates its own named
+/// queries (no Rust was written for the ledger). Its read-your-own-write
+/// pair is checked on every placed order and never misses.
+#[test]
+fn a_second_app_loads_from_its_folder_through_the_binary() {
+    let root = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .env("HARNESS_LOG", "warn")
+        .env_remove("HARNESS_APP")
+        .args(["load", "--app"])
+        .arg(ledger_dir())
+        .args(["--backend", "native", "--durability", "fast"])
+        .args(["--users", "300", "--ramp", "2", "--duration", "8"])
+        .args(["--tenants", "8", "--scale", "1", "--pool", "10"])
+        .arg("--reports-dir")
+        .arg(root.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(exit_codes::OK), "{text}");
+    assert!(text.contains("built from data.sql"), "{text}");
+    let dir = run_dir(root.path());
+    let r = results(&dir);
+    let mut names: Vec<&str> = r.queries.iter().map(|q| q.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "my_order",
+            "order_detail",
+            "order_lines",
+            "place_order",
+            "recent_orders"
+        ]
+    );
+    for q in &names {
+        let g = r.gate(&format!("p95 {q}")).unwrap();
+        assert!(g.passed && g.observed > 0.0, "{g:?}");
+    }
+    assert!(r.gate("error rate").unwrap().passed);
+    assert_eq!(r.goose.as_ref().unwrap().maximum_users, 300);
+    assert!(r.fresh.checks > 0, "placed orders were read back");
+    assert_eq!(r.fresh.misses, 0);
+    let by = |n: &str| r.queries.iter().find(|q| q.name == n).unwrap();
+    assert_eq!(by("place_order").on_replica, 0, "writes go to the primary");
+    assert_eq!(by("recent_orders").on_primary, 0, "reads go to the replica");
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(summary.contains("ledger"), "the title names the app");
+}
+
+/// Copy the ledger folder into `to`, with `edit` applied to its workload.
+fn ledger_copy(to: &Path, edit: impl Fn(String) -> String) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let dest = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                copy(&p, &dest);
+            } else {
+                std::fs::copy(&p, &dest).unwrap();
+            }
+        }
+    }
+    copy(&ledger_dir(), to);
+    let w = to.join("workload.toml");
+    let text = std::fs::read_to_string(&w).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit changed the workload");
+    std::fs::write(&w, edited).unwrap();
+}
+
+/// The read-your-own-write check can fail: a read that does not return
+/// the row just written (here it asks for every other order) counts as a
+/// failed query of kind `ryw-miss`, the misses are in the results, and the
+/// error-rate gate fails the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_that_misses_its_own_write_is_a_ryw_miss() {
+    let cluster = support::native().await;
+    let app = tempfile::tempdir().unwrap();
+    ledger_copy(app.path(), |w| {
+        w.replace(
+            "where account = $1 and id = $2'",
+            "where account = $1 and id <> $2'",
+        )
+    });
+    let target = Target::load(Some(app.path()), None).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut cfg = small(60, 1, 5);
+    cfg.tenants = 5;
+    cfg.scale = 1.0;
+    cfg.mix = [("seller".to_string(), 1)].into();
+    let code = run_load(&cluster, &cfg, &target, true, root.path())
+        .await
+        .unwrap();
+    assert_eq!(code, exit_codes::GATE_FAILED);
+    let r = results(&run_dir(root.path()));
+    let read = r.queries.iter().find(|q| q.name == "my_order").unwrap();
+    let misses = read.errors.get(scenarios::RYW_MISS).copied().unwrap_or(0);
+    assert!(misses > 0 && misses == read.failed, "{read:?}");
+    assert_eq!(r.fresh.misses, misses);
+    assert!(!r.gate("error rate").unwrap().passed);
+}
+
+/// A workload that does not fit the database is refused before any user
+/// starts, with every problem named: a column the SQL does not return, a
+/// value that cannot be bound as the parameter's type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_that_does_not_fit_the_schema_is_refused_with_every_problem() {
+    let cluster = support::native().await;
+    let app = tempfile::tempdir().unwrap();
+    ledger_copy(app.path(), |w| {
+        w.replace(
+            "{ returned = \"recent_orders\", column = \"id\" }] },\n  { query = \"order_lines\"",
+            "{ returned = \"recent_orders\", column = \"ident\" }] },\n  { query = \"order_lines\"",
+        )
+        .replace("{ int = [0, 999] },", "\"many\",")
+    });
+    let target = Target::load(Some(app.path()), None).unwrap();
+    let cfg = small(10, 1, 2);
+    let e = match Session::open(&cluster, &cfg, &target, true).await {
+        Ok(_) => panic!("the workload was accepted"),
+        Err(e) => format!("{:#}", anyhow::Error::from(e)),
+    };
+    assert!(e.contains("2 problem(s)"), "{e}");
+    assert!(e.contains("query \"recent_orders\" has no column \"ident\""), "{e}");
+    assert!(e.contains("many cannot be bound as i32"), "{e}");
 }
