@@ -26,8 +26,8 @@ pub const POINT_SELECT: &str =
 fn portal() -> &'static Workload {
     static W: OnceLock<Workload> = OnceLock::new();
     W.get_or_init(|| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../apps/portal/workload.toml");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/portal/workload.toml");
         Workload::load(&path).unwrap_or_else(|e| panic!("{e}"))
     })
 }

@@ -17,10 +17,10 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::Either;
 use rand::rngs::SmallRng;
 use rand::RngExt;
 use sqlx::postgres::PgStatement;
+use sqlx::Either;
 use sqlx::{Column, PgConnection, Statement, TypeInfo};
 
 use crate::common::Route;
@@ -133,12 +133,15 @@ struct Described {
 }
 
 async fn describe(conn: &mut PgConnection, sql: &str) -> Result<Described, String> {
-    let st: PgStatement = sqlx::Executor::prepare(&mut *conn, sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.to_string())))
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) => d.message().to_string(),
-            other => other.to_string(),
-        })?;
+    let st: PgStatement = sqlx::Executor::prepare(
+        &mut *conn,
+        sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.to_string())),
+    )
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        other => other.to_string(),
+    })?;
     let params = match st.parameters() {
         Some(Either::Left(types)) => types.iter().map(|t| t.name().to_string()).collect(),
         Some(Either::Right(n)) => vec!["?".to_string(); n],
@@ -189,7 +192,13 @@ fn col_index(cols: &[(String, String)], col: &Option<String>) -> Option<usize> {
 
 impl Resolver<'_> {
     /// Resolve `s`, which will be bound as `ty` (when known).
-    fn src(&mut self, s: &Source, ty: Option<PgType>, at: &str, p: &mut Vec<String>) -> Option<Src> {
+    fn src(
+        &mut self,
+        s: &Source,
+        ty: Option<PgType>,
+        at: &str,
+        p: &mut Vec<String>,
+    ) -> Option<Src> {
         let check = |what: &str, cols: &[(String, String)], i: usize, p: &mut Vec<String>| {
             let (name, t) = &cols[i];
             if !value::readable(t) {
@@ -210,10 +219,16 @@ impl Resolver<'_> {
             format!(
                 "{at}: {what} has no column {:?} (columns: {})",
                 col.as_deref().unwrap_or("(first)"),
-                cols.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                cols.iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
-        let or = |me: &mut Self, o: &Option<Box<Source>>, p: &mut Vec<String>| -> Option<Option<Box<Src>>> {
+        let or = |me: &mut Self,
+                  o: &Option<Box<Source>>,
+                  p: &mut Vec<String>|
+         -> Option<Option<Box<Src>>> {
             match o {
                 None => Some(None),
                 Some(o) => Some(Some(Box::new(me.src(o, ty, at, p)?))),
@@ -229,7 +244,11 @@ impl Resolver<'_> {
                 Src::Fixed(v.clone())
             }
             Source::Tenant => Src::Tenant,
-            Source::Sample { sample, column, or: o } => {
+            Source::Sample {
+                sample,
+                column,
+                or: o,
+            } => {
                 let i = self.samples.iter().position(|x| &x.name == sample)?;
                 let cols = &self.samples[i].columns;
                 let what = format!("sample {sample:?}");
@@ -238,9 +257,17 @@ impl Resolver<'_> {
                     return None;
                 };
                 check(&what, cols, col, p);
-                Src::Sample { sample: i, col, or: or(self, o, p)? }
+                Src::Sample {
+                    sample: i,
+                    col,
+                    or: or(self, o, p)?,
+                }
             }
-            Source::User { slot, column, or: o } => {
+            Source::User {
+                slot,
+                column,
+                or: o,
+            } => {
                 let i = self.slots.iter().position(|x| x == slot)?;
                 let sp = &self.samples[self.slot_samples[i]];
                 let what = format!("user slot {slot:?} (sample {:?})", sp.name);
@@ -249,9 +276,17 @@ impl Resolver<'_> {
                     return None;
                 };
                 check(&what, &sp.columns, col, p);
-                Src::User { slot: i, col, or: or(self, o, p)? }
+                Src::User {
+                    slot: i,
+                    col,
+                    or: or(self, o, p)?,
+                }
             }
-            Source::Returned { query, column, or: o } => {
+            Source::Returned {
+                query,
+                column,
+                or: o,
+            } => {
                 let q = self.w.queries.iter().position(|x| &x.name == query)?;
                 let d = self.described[q].as_ref()?;
                 let what = format!("query {query:?}");
@@ -268,10 +303,16 @@ impl Resolver<'_> {
                         kept.len() - 1
                     }
                 };
-                Src::Returned { query: q, col: at_kept, or: or(self, o, p)? }
+                Src::Returned {
+                    query: q,
+                    col: at_kept,
+                    or: or(self, o, p)?,
+                }
             }
             Source::NewUuid => {
-                if let Some(ty) = ty.filter(|t| t.scalar != Scalar::Uuid && t.scalar != Scalar::Text) {
+                if let Some(ty) =
+                    ty.filter(|t| t.scalar != Scalar::Uuid && t.scalar != Scalar::Text)
+                {
                     p.push(format!("{at}: a new uuid cannot be bound as {}", show(ty)));
                 }
                 Src::NewUuid
@@ -316,15 +357,21 @@ impl Plan {
         match describe(conn, &w.tenants).await {
             Ok(d) => {
                 if d.columns.is_empty() || d.columns.len() > 2 {
-                    p.push("tenants: the query returns the tenant id and, optionally, a weight".into());
+                    p.push(
+                        "tenants: the query returns the tenant id and, optionally, a weight".into(),
+                    );
                 } else if let Some((n, t)) = d.columns.get(1) {
                     if !matches!(t.as_str(), "INT2" | "INT4" | "INT8") {
-                        p.push(format!("tenants: the weight column {n:?} is {t}; it must be an integer"));
+                        p.push(format!(
+                            "tenants: the weight column {n:?} is {t}; it must be an integer"
+                        ));
                     }
                 }
                 if let Some((n, t)) = d.columns.first() {
                     if !value::readable(t) {
-                        p.push(format!("tenants: the id column {n:?} is {t}; cast it (::text)"));
+                        p.push(format!(
+                            "tenants: the id column {n:?} is {t}; cast it (::text)"
+                        ));
                     }
                 }
             }
@@ -336,7 +383,10 @@ impl Plan {
                 Ok(d) => {
                     let tenant_param = d.params.first().map(|t| PgType::of(t));
                     if let Some(None) = tenant_param {
-                        p.push(format!("sample {:?}: $1 is {}, which cannot hold a tenant id", s.name, d.params[0]));
+                        p.push(format!(
+                            "sample {:?}: $1 is {}, which cannot hold a tenant id",
+                            s.name, d.params[0]
+                        ));
                     }
                     samples.push(SamplePlan {
                         name: s.name.clone(),
@@ -346,7 +396,10 @@ impl Plan {
                     });
                 }
                 Err(e) => {
-                    p.push(format!("sample {:?}: the server refuses the SQL: {e}", s.name));
+                    p.push(format!(
+                        "sample {:?}: the server refuses the SQL: {e}",
+                        s.name
+                    ));
                     samples.push(SamplePlan {
                         name: s.name.clone(),
                         sql: s.sql.clone(),
@@ -370,7 +423,10 @@ impl Plan {
                                     "query {:?}: ${} is {t}, which the workload cannot bind; cast it in the SQL (e.g. ${}::text::{})",
                                     q.name, i + 1, i + 1, t.to_lowercase()
                                 ));
-                                ts.push(PgType { scalar: Scalar::Text, array: false });
+                                ts.push(PgType {
+                                    scalar: Scalar::Text,
+                                    array: false,
+                                });
                             }
                         }
                     }
@@ -378,7 +434,10 @@ impl Plan {
                     described.push(Some(d));
                 }
                 Err(e) => {
-                    p.push(format!("query {:?}: the server refuses the SQL: {e}", q.name));
+                    p.push(format!(
+                        "query {:?}: the server refuses the SQL: {e}",
+                        q.name
+                    ));
                     types.push(None);
                     described.push(None);
                 }
@@ -390,8 +449,12 @@ impl Plan {
             let at = format!("ryw {} -> {}", r.write, r.read);
             let wi = w.queries.iter().position(|q| q.name == r.write);
             let ri = w.queries.iter().position(|q| q.name == r.read);
-            let (Some(wi), Some(ri)) = (wi, ri) else { continue };
-            let (Some(wd), Some(rd)) = (&described[wi], &described[ri]) else { continue };
+            let (Some(wi), Some(ri)) = (wi, ri) else {
+                continue;
+            };
+            let (Some(wd), Some(rd)) = (&described[wi], &described[ri]) else {
+                continue;
+            };
             let read_name = r.read_column.clone().unwrap_or_else(|| r.column.clone());
             let wc = wd.columns.iter().position(|(n, _)| *n == r.column);
             let rc = rd.columns.iter().position(|(n, _)| *n == read_name);
@@ -399,7 +462,10 @@ impl Plan {
                 (Some(wc), Some(rc)) => {
                     for (q, c, d) in [(&r.write, wc, wd), (&r.read, rc, rd)] {
                         if !value::readable(&d.columns[c].1) {
-                            p.push(format!("{at}: column {:?} of {q:?} is {}, which the workload cannot read", d.columns[c].0, d.columns[c].1));
+                            p.push(format!(
+                                "{at}: column {:?} of {q:?} is {}, which the workload cannot read",
+                                d.columns[c].0, d.columns[c].1
+                            ));
                         }
                     }
                     let k = &mut keep[wi];
@@ -410,7 +476,12 @@ impl Plan {
                             k.len() - 1
                         }
                     };
-                    ryw.push(RywPlan { write: wi, write_col, read: ri, read_col: rc });
+                    ryw.push(RywPlan {
+                        write: wi,
+                        write_col,
+                        read: ri,
+                        read_col: rc,
+                    });
                 }
                 (None, _) => p.push(format!(
                     "{at}: the write returns no column {:?} (add `returning {}`)",
@@ -438,7 +509,10 @@ impl Plan {
             };
             let mut settings = Vec::new();
             for (name, s) in &u.settings {
-                let text = PgType { scalar: Scalar::Text, array: false };
+                let text = PgType {
+                    scalar: Scalar::Text,
+                    array: false,
+                };
                 if let Some(s) = r.src(s, Some(text), &format!("{at} setting {name:?}"), &mut p) {
                     settings.push((name.clone(), s));
                 }
@@ -448,7 +522,9 @@ impl Plan {
                 let mut calls = Vec::new();
                 for (i, c) in s.calls.iter().enumerate() {
                     let cat = format!("{at} step {:?} call {} ({})", s.name, i + 1, c.query);
-                    let Some(q) = w.queries.iter().position(|x| x.name == c.query) else { continue };
+                    let Some(q) = w.queries.iter().position(|x| x.name == c.query) else {
+                        continue;
+                    };
                     let Some(ts) = &types[q] else { continue };
                     if ts.len() != c.params.len() {
                         p.push(format!(
@@ -463,11 +539,17 @@ impl Plan {
                         .iter()
                         .zip(ts)
                         .enumerate()
-                        .filter_map(|(j, (s, t))| r.src(s, Some(*t), &format!("{cat} ${}", j + 1), &mut p))
+                        .filter_map(|(j, (s, t))| {
+                            r.src(s, Some(*t), &format!("{cat} ${}", j + 1), &mut p)
+                        })
                         .collect();
                     calls.push(CallPlan { query: q, params });
                 }
-                steps.push(StepPlan { name: leak(&s.name), weight: s.weight, calls });
+                steps.push(StepPlan {
+                    name: leak(&s.name),
+                    weight: s.weight,
+                    calls,
+                });
             }
             kinds.push(KindPlan {
                 name: leak(&u.name),
@@ -479,7 +561,10 @@ impl Plan {
             });
         }
         if !p.is_empty() {
-            return Err(WorkloadError::Invalid { path: w.path.clone(), problems: p });
+            return Err(WorkloadError::Invalid {
+                path: w.path.clone(),
+                problems: p,
+            });
         }
         let queries = w
             .queries
@@ -552,12 +637,19 @@ impl Catalog {
                 acc
             })
             .collect();
-        Catalog { tenants, cumulative }
+        Catalog {
+            tenants,
+            cumulative,
+        }
     }
 
     /// Run the tenants query, then every sample per tenant as `owner` with
     /// the tenant setting set.
-    pub async fn load(plan: &Plan, conn: &mut PgConnection, owner: &str) -> Result<Catalog, CatalogError> {
+    pub async fn load(
+        plan: &Plan,
+        conn: &mut PgConnection,
+        owner: &str,
+    ) -> Result<Catalog, CatalogError> {
         use sqlx::{Connection, Row};
         let err = |what: String| move |source| CatalogError { what, source };
         let rows = sqlx::query(sqlx::AssertSqlSafe(plan.tenants_sql.clone()))
@@ -600,7 +692,11 @@ impl Catalog {
                 );
             }
             tx.commit().await.map_err(err("commit".into()))?;
-            tenants.push(Tenant { id, weight, samples });
+            tenants.push(Tenant {
+                id,
+                weight,
+                samples,
+            });
         }
         Ok(Catalog::new(tenants))
     }

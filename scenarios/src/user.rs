@@ -66,7 +66,10 @@ impl Drawer<'_> {
     fn rows(&self, s: &Src) -> Option<(Vec<&[Value]>, usize)> {
         match s {
             Src::Sample { sample, col, .. } => Some((
-                self.tenant.samples[*sample].iter().map(|r| r.as_slice()).collect(),
+                self.tenant.samples[*sample]
+                    .iter()
+                    .map(|r| r.as_slice())
+                    .collect(),
                 *col,
             )),
             Src::User { slot, col, .. } => Some((vec![self.slots[*slot].as_slice()], *col)),
@@ -106,7 +109,11 @@ impl Drawer<'_> {
             Src::NewUuid => Value::Uuid(Uuid::new_v4()),
             Src::Int(lo, hi) => Value::Int(rng.random_range(*lo..=*hi)),
             Src::Float(lo, hi, d) => {
-                let x = if lo < hi { rng.random_range(*lo..*hi) } else { *lo };
+                let x = if lo < hi {
+                    rng.random_range(*lo..*hi)
+                } else {
+                    *lo
+                };
                 Value::Float(match d {
                     Some(d) => {
                         let m = 10f64.powi(*d as i32);

@@ -213,12 +213,8 @@ impl Param {
             (Scalar::Bool, false) => Param::Bool(bool_of(v)?),
             (Scalar::Uuid, true) => Param::UuidArray(list(v, uuid_of)?),
             (Scalar::Text, true) => Param::TextArray(list(v, |x| Some(x.to_text()))?),
-            (Scalar::I16, true) => {
-                Param::I16Array(list(v, |x| i16::try_from(int(x)?).ok())?)
-            }
-            (Scalar::I32, true) => {
-                Param::I32Array(list(v, |x| i32::try_from(int(x)?).ok())?)
-            }
+            (Scalar::I16, true) => Param::I16Array(list(v, |x| i16::try_from(int(x)?).ok())?),
+            (Scalar::I32, true) => Param::I32Array(list(v, |x| i32::try_from(int(x)?).ok())?),
             (Scalar::I64, true) => Param::I64Array(list(v, int)?),
             (Scalar::F32, true) => Param::F32Array(list(v, |x| Some(float_of(x)? as f32))?),
             (Scalar::F64 | Scalar::Numeric, true) => Param::F64Array(list(v, float_of)?),
@@ -294,7 +290,10 @@ mod tests {
             Some(Param::Uuid(u))
         );
         assert_eq!(Param::bind(&Value::Int(7), t("INT4")), Some(Param::I32(7)));
-        assert_eq!(Param::bind(&Value::Int(7), t("NUMERIC")), Some(Param::F64(7.0)));
+        assert_eq!(
+            Param::bind(&Value::Int(7), t("NUMERIC")),
+            Some(Param::F64(7.0))
+        );
         assert_eq!(Param::bind(&Value::Text("x".into()), t("INT8")), None);
         assert_eq!(Param::bind(&Value::Int(1 << 40), t("INT4")), None);
         assert_eq!(
@@ -304,7 +303,10 @@ mod tests {
             ),
             Some(Param::TextArray(vec!["a".into(), "2".into()]))
         );
-        assert_eq!(Param::bind(&Value::Null, t("INT8")), Some(Param::Null(t("INT8"))));
+        assert_eq!(
+            Param::bind(&Value::Null, t("INT8")),
+            Some(Param::Null(t("INT8")))
+        );
         assert_eq!(PgType::of("JSONB"), None);
         assert!(!readable("NUMERIC") && readable("UUID[]"));
         assert!(Value::Uuid(u).same(&Value::Text(u.to_string().to_uppercase())));

@@ -323,7 +323,9 @@ fn source(v: &toml::Value, at: &str, p: &mut Vec<String>) -> Option<Source> {
             return match Value::from_toml(other) {
                 Some(v) => Some(Source::Fixed(v)),
                 None => {
-                    p.push(format!("{at}: {other} is not a value (dates are written as text)"));
+                    p.push(format!(
+                        "{at}: {other} is not a value (dates are written as text)"
+                    ));
                     None
                 }
             }
@@ -339,7 +341,11 @@ fn source(v: &toml::Value, at: &str, p: &mut Vec<String>) -> Option<Source> {
             "{at}: {} needs exactly one of {} (found {})",
             toml::Value::Table(t.clone()),
             SOURCE_KINDS.join(", "),
-            if kinds.is_empty() { "none".into() } else { kinds.join(", ") }
+            if kinds.is_empty() {
+                "none".into()
+            } else {
+                kinds.join(", ")
+            }
         ));
         return None;
     };
@@ -354,7 +360,11 @@ fn source(v: &toml::Value, at: &str, p: &mut Vec<String>) -> Option<Source> {
         if k != kind && !allowed.contains(&k.as_str()) {
             p.push(format!(
                 "{at}: unknown key {k:?} in a {kind} source (allowed: {})",
-                if allowed.is_empty() { "none".into() } else { allowed.join(", ") }
+                if allowed.is_empty() {
+                    "none".into()
+                } else {
+                    allowed.join(", ")
+                }
             ));
         }
     }
@@ -387,7 +397,9 @@ fn source(v: &toml::Value, at: &str, p: &mut Vec<String>) -> Option<Source> {
                 match (n(lo), n(hi)) {
                     (Some(lo), Some(hi)) if lo <= hi => Some((lo, hi)),
                     _ => {
-                        p.push(format!("{at}: {kind} = [lo, hi] needs two numbers, lo <= hi"));
+                        p.push(format!(
+                            "{at}: {kind} = [lo, hi] needs two numbers, lo <= hi"
+                        ));
                         None
                     }
                 }
@@ -468,10 +480,14 @@ fn source(v: &toml::Value, at: &str, p: &mut Vec<String>) -> Option<Source> {
         "format" => {
             let f = text(p)?;
             if f.matches("{}").count() != 1 {
-                p.push(format!("{at}: format needs exactly one {{}} (where the value goes)"));
+                p.push(format!(
+                    "{at}: format needs exactly one {{}} (where the value goes)"
+                ));
             }
             let Some(w) = t.get("with") else {
-                p.push(format!("{at}: format needs with = SOURCE (the value to put in)"));
+                p.push(format!(
+                    "{at}: format needs with = SOURCE (the value to put in)"
+                ));
                 return None;
             };
             Source::Format(f, Box::new(source(w, &format!("{at} (with)"), p)?))
@@ -494,7 +510,9 @@ fn source(v: &toml::Value, at: &str, p: &mut Vec<String>) -> Option<Source> {
                     }
                 },
                 _ => {
-                    p.push(format!("{at}: a list needs len = N or len_of = K ($K's length)"));
+                    p.push(format!(
+                        "{at}: a list needs len = N or len_of = K ($K's length)"
+                    ));
                     return None;
                 }
             };
@@ -515,7 +533,10 @@ fn check_refs(s: &Source, at: &str, r: &Refs, p: &mut Vec<String>) {
     match s {
         Source::Sample { sample, or, .. } => {
             if !r.samples.contains(sample.as_str()) {
-                p.push(format!("{at}: unknown sample {sample:?} (samples: {})", list(r.samples)));
+                p.push(format!(
+                    "{at}: unknown sample {sample:?} (samples: {})",
+                    list(r.samples)
+                ));
             }
             if let Some(o) = or {
                 check_refs(o, at, r, p);
@@ -526,7 +547,11 @@ fn check_refs(s: &Source, at: &str, r: &Refs, p: &mut Vec<String>) {
                 Some(slots) if slots.contains_key(slot) => {}
                 Some(slots) => p.push(format!(
                     "{at}: unknown user slot {slot:?}; the user draws: {}",
-                    if slots.is_empty() { "nothing (add draw = { slot = \"SAMPLE\" })".to_string() } else { slots.keys().cloned().collect::<Vec<_>>().join(", ") }
+                    if slots.is_empty() {
+                        "nothing (add draw = { slot = \"SAMPLE\" })".to_string()
+                    } else {
+                        slots.keys().cloned().collect::<Vec<_>>().join(", ")
+                    }
                 )),
                 None => {}
             }
@@ -558,11 +583,7 @@ fn list(s: &BTreeSet<&str>) -> String {
     }
 }
 
-fn params(
-    v: &Option<Vec<toml::Value>>,
-    at: &str,
-    p: &mut Vec<String>,
-) -> Option<Vec<Source>> {
+fn params(v: &Option<Vec<toml::Value>>, at: &str, p: &mut Vec<String>) -> Option<Vec<Source>> {
     v.as_ref().map(|ps| {
         ps.iter()
             .enumerate()
@@ -725,7 +746,10 @@ impl Workload {
                         check_refs(src, &pat, &refs, &mut p);
                         if let Source::List(_, Len::Of(k)) = src {
                             if *k == j || *k >= ps.len() {
-                                p.push(format!("{pat}: len_of = {} names no other parameter", k + 1));
+                                p.push(format!(
+                                    "{pat}: len_of = {} names no other parameter",
+                                    k + 1
+                                ));
                             }
                         }
                     }
@@ -754,7 +778,10 @@ impl Workload {
             let at = format!("ryw {} -> {}", r.write, r.read);
             match qnames.get(r.write.as_str()) {
                 Some(Route::Write) => {}
-                Some(_) => p.push(format!("{at}: {:?} is not a write (route = \"write\")", r.write)),
+                Some(_) => p.push(format!(
+                    "{at}: {:?} is not a write (route = \"write\")",
+                    r.write
+                )),
                 None => p.push(format!("{at}: unknown query {:?}", r.write)),
             }
             match qnames.get(r.read.as_str()) {
@@ -816,7 +843,9 @@ impl Workload {
         }
         self.users.retain(|u| u.weight > 0);
         if self.users.is_empty() {
-            return Err("every weight of the mix is 0: give at least one kind of user a weight".into());
+            return Err(
+                "every weight of the mix is 0: give at least one kind of user a weight".into(),
+            );
         }
         Ok(self)
     }
@@ -890,22 +919,35 @@ column = "id"
         let u = w.user("clerk").unwrap();
         assert_eq!(u.think, [1.0, 2.0]);
         assert_eq!(u.steps[1].calls.len(), 3);
-        assert_eq!(u.steps[0].calls[0].params.len(), 2, "the query's own params");
+        assert_eq!(
+            u.steps[0].calls[0].params.len(),
+            2,
+            "the query's own params"
+        );
         assert!(matches!(
             &u.steps[1].calls[2].params[1],
             Source::Returned { or: Some(_), .. }
         ));
         assert_eq!(w.ryw[0].column, "id");
-        let mixed = w.clone().with_mix(&[("clerk".to_string(), 5)].into()).unwrap();
+        let mixed = w
+            .clone()
+            .with_mix(&[("clerk".to_string(), 5)].into())
+            .unwrap();
         assert_eq!(mixed.users[0].weight, 5);
-        assert!(w.with_mix(&[("clark".to_string(), 5)].into()).unwrap_err().contains("clark"));
+        assert!(w
+            .with_mix(&[("clark".to_string(), 5)].into())
+            .unwrap_err()
+            .contains("clark"));
     }
 
     /// Placeholders inside literals, quoted names, comments and dollar
     /// quotes are not parameters.
     #[test]
     fn placeholders_skip_literals_and_comments() {
-        assert_eq!(placeholders("select $1, '$7', \"$8\" -- $9\n, $2 /* $10 */"), 2);
+        assert_eq!(
+            placeholders("select $1, '$7', \"$8\" -- $9\n, $2 /* $10 */"),
+            2
+        );
         assert_eq!(placeholders("select $$ $5 $$, $tag$ $6 $tag$, $3"), 3);
         assert_eq!(placeholders("select 1"), 0);
     }
@@ -919,7 +961,10 @@ column = "id"
                 "{ query = \"mine\", params = [{ tenant = true }] }",
                 "{ query = \"mine\", params = [{ tenant = true }, 3] }",
             )
-            .replace("column = \"id\" }, \"app.role\"", "column = \"id\", colour = 1 }, \"app.role\"")
+            .replace(
+                "column = \"id\" }, \"app.role\"",
+                "column = \"id\", colour = 1 }, \"app.role\"",
+            )
             .replace("write = \"add\"", "write = \"order\"");
         let e = problems(&bad);
         for want in [
@@ -940,21 +985,16 @@ column = "id"
         assert!(e.contains("unknown field `wieght`"), "{e}");
         let e = problems(&GOOD.replace("[[ryw]]", "[[ryw]]\nreads = 1"));
         assert!(e.contains("unknown field `reads`"), "{e}");
-        let e = problems(&GOOD.replace(
-            "{ new = \"uuid\" }",
-            "{ new = \"uuid\", int = [1, 2] }",
-        ));
+        let e = problems(&GOOD.replace("{ new = \"uuid\" }", "{ new = \"uuid\", int = [1, 2] }"));
         assert!(e.contains("needs exactly one of"), "{e}");
         let e = problems(&GOOD.replace("draw = { me = \"orders\" }", "draw = { me = \"nope\" }"));
         assert!(e.contains("draw \"me\": unknown sample \"nope\""), "{e}");
-        let e = problems(&GOOD.replace(
-            "{ returned = \"add\"",
-            "{ returned = \"other\"",
-        ));
+        let e = problems(&GOOD.replace("{ returned = \"add\"", "{ returned = \"other\""));
         assert!(e.contains("this user never calls \"other\""), "{e}");
         let e = problems(&GOOD.replace("think = [1.0, 2.0]", ""));
         assert!(e.contains("no think time"), "{e}");
-        let e = problems(&GOOD.replace("{ tenant = true }, { sample", "{ int = [5, 1] }, { sample"));
+        let e =
+            problems(&GOOD.replace("{ tenant = true }, { sample", "{ int = [5, 1] }, { sample"));
         assert!(e.contains("lo <= hi"), "{e}");
         let e = problems(&GOOD.replace(
             "{ user = \"me\", column = \"id\" }",

@@ -189,12 +189,10 @@ impl LoadConfig {
         match (self.think_min_secs, self.think_max_secs) {
             (Some(lo), Some(hi)) if 0.0 <= lo && lo <= hi => {}
             (None, None) => {}
-            _ => {
-                return Err(
-                    "[load] think time: give both think_min_secs and think_max_secs, 0 <= min <= max"
-                        .into(),
-                )
-            }
+            _ => return Err(
+                "[load] think time: give both think_min_secs and think_max_secs, 0 <= min <= max"
+                    .into(),
+            ),
         }
         if self.primary_pool == 0 || self.replica_pool == 0 {
             return Err("[load] pool sizes must be at least 1".into());

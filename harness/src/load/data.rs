@@ -300,7 +300,8 @@ mod tests {
         let t = Target::reference().unwrap();
         assert_eq!(t.source, DataSource::Generator);
         let w = &t.workload;
-        let mix: Vec<(&str, usize, Vec<(&str, usize, Vec<&str>)>)> = w
+        type Steps<'a> = Vec<(&'a str, usize, Vec<&'a str>)>;
+        let mix: Vec<(&str, usize, Steps)> = w
             .users
             .iter()
             .map(|u| {

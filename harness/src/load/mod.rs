@@ -129,7 +129,11 @@ impl Session {
         with_data: bool,
     ) -> Result<Session, LoadError> {
         let database = target.database(cfg);
-        let workload = target.workload.clone().with_mix(&cfg.mix).map_err(LoadError::Mix)?;
+        let workload = target
+            .workload
+            .clone()
+            .with_mix(&cfg.mix)
+            .map_err(LoadError::Mix)?;
         let rows_generated = if with_data {
             data::prepare(cluster, &database, target, &cfg.spec()).await?
         } else {

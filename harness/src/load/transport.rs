@@ -625,9 +625,7 @@ async fn begin<'c>(
     who: &Context,
 ) -> Result<Transaction<'c, Postgres>, sqlx::Error> {
     if let Some(sql) = &who.begin_sql {
-        return conn
-            .begin_with(sqlx::AssertSqlSafe(sql.to_string()))
-            .await;
+        return conn.begin_with(sqlx::AssertSqlSafe(sql.to_string())).await;
     }
     let mut tx = conn.begin().await?;
     for (name, value) in who.settings.iter() {

@@ -144,7 +144,10 @@ async fn smoke_1000_users_pass_every_gate() {
     // Every search term browsing users type finds projects in the
     // generated data (a search that never matches measures nothing).
     assert_eq!(r.fresh.misses, 0, "every apply was in the list after it");
-    assert!(r.fresh.checks > 0, "the apply -> my_applications pair was checked");
+    assert!(
+        r.fresh.checks > 0,
+        "the apply -> my_applications pair was checked"
+    );
     let mut c = cluster
         .primary()
         .with_database(&portal.database(&cfg))
@@ -152,8 +155,7 @@ async fn smoke_1000_users_pass_every_gate() {
         .await
         .unwrap();
     let browsing = portal.workload.user("browsing").unwrap();
-    let Some(scenarios::workload::Source::Choice(terms)) =
-        browsing.steps[0].calls[0].params.get(1)
+    let Some(scenarios::workload::Source::Choice(terms)) = browsing.steps[0].calls[0].params.get(1)
     else {
         panic!("the browsing search draws its term from a choice")
     };
@@ -490,6 +492,40 @@ async fn a_workload_that_does_not_fit_the_schema_is_refused_with_every_problem()
         Err(e) => format!("{:#}", anyhow::Error::from(e)),
     };
     assert!(e.contains("2 problem(s)"), "{e}");
-    assert!(e.contains("query \"recent_orders\" has no column \"ident\""), "{e}");
+    assert!(
+        e.contains("query \"recent_orders\" has no column \"ident\""),
+        "{e}"
+    );
     assert!(e.contains("many cannot be bound as i32"), "{e}");
+}
+
+/// The worked example of docs/load.md runs as written: on the ledger's
+/// folder, the example as its `workload.toml` passes a short load with
+/// its three named queries measured and its read-your-own-write pair
+/// checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_workload_example_runs_as_written() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/load.md"))
+            .unwrap();
+    let section = &doc[doc.find("## `workload.toml`").expect("the section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let cluster = support::native().await;
+    let app = tempfile::tempdir().unwrap();
+    ledger_copy(app.path(), |_| example.to_string());
+    let target = Target::load(Some(app.path()), None).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut cfg = small(40, 1, 4);
+    cfg.tenants = 4;
+    cfg.scale = 1.0;
+    let code = run_load(&cluster, &cfg, &target, true, root.path())
+        .await
+        .unwrap();
+    let r = results(&run_dir(root.path()));
+    assert_eq!(code, exit_codes::OK, "{:?}", r.gates);
+    let mut names: Vec<&str> = r.queries.iter().map(|q| q.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["my_order", "order_detail", "place_order"]);
+    assert!(r.fresh.checks > 0 && r.fresh.misses == 0, "{:?}", r.fresh);
 }

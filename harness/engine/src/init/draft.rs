@@ -622,7 +622,10 @@ has the format: samples, parameters, routes, read-your-own-write pairs).",
                 if tenanted {
                     (
                         format!("select * from {name} where {column} = $1 and {key} = $2"),
-                        format!("[{{ tenant = true }}, {{ sample = {} }}]", toml_str(&t.map.name)),
+                        format!(
+                            "[{{ tenant = true }}, {{ sample = {} }}]",
+                            toml_str(&t.map.name)
+                        ),
                     )
                 } else {
                     (
