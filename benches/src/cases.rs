@@ -1,5 +1,5 @@
-//! The bench cases: each named query of the scenarios (the very constants
-//! in `scenarios::queries`, so the bench prices what the load run sends),
+//! The bench cases: each named query of the portal's load (the very SQL of
+//! `apps/portal/workload.toml`, so the bench prices what the load run sends),
 //! the whole-table full-text searches behind the migration plan's "30x faster search"
 //! claim, and the key filters with the indexes that serve them.
 //!
@@ -9,11 +9,28 @@
 //! an otherwise identical transaction. Nothing outside the bench connection
 //! ever sees the index missing, and the two cases differ only in the index.
 
-use scenarios::queries as q;
+use std::sync::OnceLock;
+
+use scenarios::Workload;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::bed::Params;
+
+/// One row by primary key: the shape `pgbench -S` measures, not a query
+/// of the portal's load. `$1` company, `$2` project.
+pub const POINT_SELECT: &str =
+    "select p.name from projects p where p.company_id = $1 and p.id = $2";
+
+/// The portal's workload file, read once.
+fn portal() -> &'static Workload {
+    static W: OnceLock<Workload> = OnceLock::new();
+    W.get_or_init(|| {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/portal/workload.toml");
+        Workload::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
 
 /// A named query of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,20 +81,20 @@ impl Query {
         matches!(self, Query::Apply | Query::Contact)
     }
 
-    /// The SQL text: the constant the load scenarios send.
+    /// The SQL text: what the load run sends under this name (the
+    /// portal's workload file), or the bench's own point select.
     pub fn sql(self) -> &'static str {
-        match self {
-            Query::SearchProjects => q::SEARCH_PROJECTS,
-            Query::FilterProjects => q::FILTER_PROJECTS,
-            Query::ProjectDetail => q::PROJECT_DETAIL,
-            Query::MyApplications => q::MY_APPLICATIONS,
-            Query::ProjectsWithStats => q::PROJECTS_WITH_STATS,
-            Query::SearchApplicants => q::SEARCH_APPLICANTS,
-            Query::PendingApplications => q::PENDING_APPLICATIONS,
-            Query::PointSelect => q::POINT_SELECT,
-            Query::Apply => q::APPLY,
-            Query::Contact => q::CONTACT,
+        if self == Query::PointSelect {
+            return POINT_SELECT;
         }
+        let name = match self {
+            Query::Contact => "contact_form",
+            other => other.name(),
+        };
+        portal()
+            .query(name)
+            .map(|q| q.sql.as_str())
+            .unwrap_or_else(|| panic!("apps/portal/workload.toml has no query {name:?}"))
     }
 
     /// Bind this query's parameters (fresh ids for the inserts).

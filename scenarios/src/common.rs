@@ -1,43 +1,23 @@
-//! What every kind of user shares: the named query a journey hands to the
-//! transport, the transport's answer, the catalog of tenants users are drawn
-//! from, one user's state, and the glue that turns a journey step into a
-//! goose transaction.
+//! The contract between the workload interpreter and the transport that
+//! runs its queries: a named [`Query`] with typed parameters and a
+//! [`Route`], the [`Context`] it runs as, and the [`Outcome`] that comes
+//! back.
 //!
-//! The journeys do not talk to PostgreSQL themselves. They build a
-//! [`Query`] (a name, SQL, parameters and a [`Route`]) and hand it to an
-//! [`Executor`]; the harness's transport implements it with shared bounded
-//! pools, routing and timing. That split is forced by the crate graph
-//! (`harness` depends on `scenarios`, not the other way) and is also the
-//! right one: the same journeys then run under goose's closed model and
-//! under the harness's own open-model scheduler, and a named query's SQL is
-//! visible here, next to the journey that sends it.
-//!
-//! A goose transaction is a closure over an [`Env`] (goose 0.19 takes
-//! `Arc<dyn Fn>`), so no global state is needed and two attacks in one
-//! process do not see each other.
+//! The interpreter does not talk to PostgreSQL itself. It hands queries to
+//! an [`Executor`]; the harness's transport implements it with shared
+//! bounded pools, routing and timing. That split is forced by the crate
+//! graph (`harness` depends on `scenarios`, not the other way) and is also
+//! the right one: the same workload then runs under goose's closed model
+//! and under the harness's own open-model scheduler.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fixtures::tenant::TenantContext;
-use goose::prelude::*;
-use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-/// A bound parameter of a named query.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Param {
-    Uuid(Uuid),
-    Text(String),
-    I64(i64),
-    F64(f64),
-    UuidArray(Vec<Uuid>),
-    TextArray(Vec<String>),
-}
+use crate::value::{Param, Value};
 
 /// Where a query may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +33,8 @@ pub enum Route {
 }
 
 /// One named query: the unit the transport times, records and gates.
+/// Names, SQL and the kept columns are fixed for a run (they come from the
+/// workload, compiled once), hence `'static`.
 #[derive(Debug, Clone)]
 pub struct Query {
     /// The request name in goose's reports and in the gates.
@@ -60,6 +42,12 @@ pub struct Query {
     pub sql: &'static str,
     pub params: Vec<Param>,
     pub route: Route,
+    /// Columns of the answer to read back (by position), for later calls
+    /// (`returned`) and read-your-own-write checks. Empty: only count rows.
+    pub keep: &'static [usize],
+    /// Read-your-own-write: the answer must hold this value in this column
+    /// (a position in the row), else the query fails with `ryw-miss`.
+    pub expect: Option<(usize, Value)>,
 }
 
 impl Query {
@@ -69,6 +57,8 @@ impl Query {
             sql,
             params: Vec::new(),
             route,
+            keep: &[],
+            expect: None,
         }
     }
 
@@ -77,6 +67,9 @@ impl Query {
         self
     }
 }
+
+/// The error kind of a read that did not return the user's own write.
+pub const RYW_MISS: &str = "ryw-miss";
 
 /// Which server answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,14 +85,13 @@ pub enum Server {
 pub struct Outcome {
     pub name: &'static str,
     pub server: Server,
-    /// `None` on success; else a short error kind such as `pool-timeout`
-    /// or `sql:40001`.
+    /// `None` on success; else a short error kind such as `pool-timeout`,
+    /// `sql:40001` or [`RYW_MISS`].
     pub error: Option<String>,
     /// Rows returned or affected.
     pub rows: u64,
-    /// The first column of each returned row when it is a uuid (ids the
-    /// journey reuses, e.g. project ids for a detail page).
-    pub ids: Vec<Uuid>,
+    /// The kept columns ([`Query::keep`]) of every returned row.
+    pub values: Vec<Vec<Value>>,
     /// Pool wait + query time.
     pub total: Duration,
     /// Time spent waiting for a pooled connection.
@@ -114,279 +106,68 @@ impl Outcome {
     }
 }
 
+/// Who a query runs as: the settings set transaction-locally before it
+/// (the app's tenant setting from `app.toml`, then the user kind's own,
+/// such as a user id and role the policies read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub settings: Arc<[(String, String)]>,
+    /// `BEGIN` and every `set_config` in one simple-protocol message, when
+    /// every name and value is safe to inline (see [`Context::new`]).
+    pub begin_sql: Option<Arc<str>>,
+}
+
+impl Context {
+    pub fn new(settings: Vec<(String, String)>) -> Context {
+        let begin_sql = begin_sql(&settings).map(Arc::from);
+        Context {
+            settings: settings.into(),
+            begin_sql,
+        }
+    }
+}
+
+/// `begin; select set_config('n', 'v', true), ...`: one round trip for the
+/// transaction and its context. Only for text with no quote, backslash or
+/// NUL (ids, numbers, role words): anything else is bound in a second
+/// round trip instead of being escaped here.
+fn begin_sql(settings: &[(String, String)]) -> Option<String> {
+    let safe = |s: &str| !s.contains(['\'', '\\', '\0']);
+    if !settings.iter().all(|(n, v)| safe(n) && safe(v)) {
+        return None;
+    }
+    if settings.is_empty() {
+        return Some("begin".into());
+    }
+    let sets: Vec<String> = settings
+        .iter()
+        .map(|(n, v)| format!("set_config('{n}', '{v}', true)"))
+        .collect();
+    Some(format!("begin; select {}", sets.join(", ")))
+}
+
 /// Boxed future type for object-safe async.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The transport a journey sends its queries through. Implemented by the
-/// harness (`harness::load::transport`).
+/// The transport the interpreter sends its queries through. Implemented by
+/// the harness (`harness::load::transport`).
 pub trait Executor: Send + Sync {
-    /// Run `query` in one transaction as `who` (tenant context set
+    /// Run `query` in one transaction as `who` (settings set
     /// transaction-locally), routed by `query.route`. `fresh` is the user's
     /// last commit LSN: set by the executor after a write, read for
     /// [`Route::ReadOwnWrites`].
     fn run<'a>(
         &'a self,
-        who: &'a TenantContext,
+        who: &'a Context,
         fresh: &'a mut Option<String>,
         query: Query,
     ) -> BoxFut<'a, Outcome>;
-}
 
-/// One tenant as the load sees it: an id, its size (the weight users are
-/// drawn with), and samples of its rows so journeys hit real data.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TenantSample {
-    pub company_id: Uuid,
-    /// Rows the tenant owns (projects + applicants + applications): bigger
-    /// tenants get proportionally more users.
-    pub size: u64,
-    pub projects: Vec<Uuid>,
-    pub locations: Vec<String>,
-    pub search_terms: Vec<String>,
-    /// (applicant id, the applicant's user id when they have an account).
-    pub applicants: Vec<(Uuid, Option<Uuid>)>,
-    /// "first last" of sampled applicants: what staff type into the
-    /// applicant search (both words, so the search is as selective as a
-    /// person looking for one applicant).
-    pub applicant_names: Vec<String>,
-    pub staff: Vec<Uuid>,
-    pub admins: Vec<Uuid>,
-}
-
-/// Every tenant the load draws from, with a cumulative-weight table for
-/// drawing by size.
-#[derive(Debug, Clone, Default)]
-pub struct Catalog {
-    pub tenants: Vec<TenantSample>,
-    cumulative: Vec<u64>,
-}
-
-impl Catalog {
-    pub fn new(tenants: Vec<TenantSample>) -> Self {
-        let mut acc = 0u64;
-        let cumulative = tenants
-            .iter()
-            .map(|t| {
-                acc += t.size.max(1);
-                acc
-            })
-            .collect();
-        Catalog {
-            tenants,
-            cumulative,
-        }
-    }
-
-    /// A tenant drawn with probability proportional to its size.
-    pub fn draw(&self, rng: &mut SmallRng) -> Option<&TenantSample> {
-        let total = *self.cumulative.last()?;
-        let x = rng.random_range(0..total);
-        let i = self.cumulative.partition_point(|&c| c <= x);
-        self.tenants.get(i)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tenants.is_empty()
-    }
-}
-
-/// The kinds of user, each a module of this crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    Browsing,
-    Applying,
-    Staff,
-    Admin,
-    Contact,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::Browsing,
-        Kind::Applying,
-        Kind::Staff,
-        Kind::Admin,
-        Kind::Contact,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Browsing => "browsing applicant",
-            Kind::Applying => "applying applicant",
-            Kind::Staff => "staff dashboard",
-            Kind::Admin => "admin bulk update",
-            Kind::Contact => "public contact form",
-        }
-    }
-}
-
-/// One simulated user's state between steps.
-#[derive(Debug, Clone)]
-pub struct UserState {
-    pub kind: Kind,
-    pub tenant: usize,
-    pub ctx: TenantContext,
-    /// The applicant row this user is (applying and browsing users).
-    pub applicant: Option<Uuid>,
-    /// Commit LSN of this user's last write (read-your-writes).
-    pub fresh: Option<String>,
-    /// Ids the previous step returned (e.g. search hits for a detail view).
-    pub last_ids: Vec<Uuid>,
-    pub rng: SmallRng,
-}
-
-impl UserState {
-    /// A new user of `kind`, in a tenant drawn by size. `None` when the
-    /// catalog has no tenant that can host this kind of user.
-    pub fn draw(kind: Kind, catalog: &Catalog, seed: u64) -> Option<UserState> {
-        let mut rng = SmallRng::seed_from_u64(seed);
-        for _ in 0..16 {
-            let t = catalog.draw(&mut rng)?;
-            let tenant = catalog
-                .tenants
-                .iter()
-                .position(|x| x.company_id == t.company_id)?;
-            let pick = |v: &[Uuid], rng: &mut SmallRng| {
-                (!v.is_empty()).then(|| v[rng.random_range(0..v.len())])
-            };
-            let (ctx, applicant) = match kind {
-                Kind::Browsing | Kind::Applying => {
-                    if t.applicants.is_empty() || t.projects.is_empty() {
-                        continue;
-                    }
-                    let (a, u) = t.applicants[rng.random_range(0..t.applicants.len())];
-                    let ctx = match u {
-                        Some(u) => TenantContext::user(t.company_id, u, "applicant"),
-                        None => TenantContext {
-                            company_id: t.company_id,
-                            user_id: None,
-                            role: Some("applicant".into()),
-                        },
-                    };
-                    (ctx, Some(a))
-                }
-                Kind::Staff => match pick(&t.staff, &mut rng).or_else(|| pick(&t.admins, &mut rng))
-                {
-                    Some(u) => (TenantContext::user(t.company_id, u, "developer"), None),
-                    None => continue,
-                },
-                Kind::Admin => match pick(&t.admins, &mut rng) {
-                    Some(u) => (TenantContext::user(t.company_id, u, "admin"), None),
-                    None => continue,
-                },
-                Kind::Contact => (
-                    TenantContext {
-                        company_id: t.company_id,
-                        user_id: None,
-                        role: Some("public".into()),
-                    },
-                    None,
-                ),
-            };
-            return Some(UserState {
-                kind,
-                tenant,
-                ctx,
-                applicant,
-                fresh: None,
-                last_ids: Vec::new(),
-                rng,
-            });
-        }
-        None
-    }
-
-    /// Pick one element of a non-empty slice.
-    pub fn pick<'v, T>(&mut self, v: &'v [T]) -> Option<&'v T> {
-        (!v.is_empty()).then(|| &v[self.rng.random_range(0..v.len())])
-    }
-}
-
-/// Everything a step needs: the transport and the catalog.
-#[derive(Clone)]
-pub struct Env {
-    pub exec: Arc<dyn Executor>,
-    pub catalog: Arc<Catalog>,
-}
-
-impl Env {
-    pub fn tenant(&self, u: &UserState) -> &TenantSample {
-        &self.catalog.tenants[u.tenant]
-    }
-
-    /// Send one query as `u`; keeps `u.fresh` up to date.
-    pub async fn send(&self, u: &mut UserState, q: Query) -> Outcome {
-        self.exec.run(&u.ctx, &mut u.fresh, q).await
-    }
-}
-
-/// A step's body: one page view or action, one or more named queries.
-pub type StepFn = for<'a> fn(&'a Env, &'a mut UserState) -> BoxFut<'a, Vec<Outcome>>;
-
-/// One step of a journey, with its weight inside its kind of user.
-#[derive(Clone, Copy)]
-pub struct Step {
-    pub name: &'static str,
-    pub weight: usize,
-    pub run: StepFn,
-}
-
-/// The steps of one kind of user.
-pub fn steps(kind: Kind) -> Vec<Step> {
-    match kind {
-        Kind::Browsing => crate::browsing::steps(),
-        Kind::Applying => crate::applying::steps(),
-        Kind::Staff => crate::staff::steps(),
-        Kind::Admin => crate::admin::steps(),
-        Kind::Contact => crate::contact::steps(),
-    }
-}
-
-/// Weights of the kinds of user in the mix (relative, any scale).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct Mix {
-    pub browsing: usize,
-    pub applying: usize,
-    pub staff: usize,
-    pub admin: usize,
-    pub contact: usize,
-}
-
-impl Default for Mix {
-    /// Mostly applicants reading, as on a housing portal: browsing 60,
-    /// applying 15, staff 15, admin 5, contact 5.
-    fn default() -> Self {
-        Mix {
-            browsing: 60,
-            applying: 15,
-            staff: 15,
-            admin: 5,
-            contact: 5,
-        }
-    }
-}
-
-impl Mix {
-    pub fn weight(&self, k: Kind) -> usize {
-        match k {
-            Kind::Browsing => self.browsing,
-            Kind::Applying => self.applying,
-            Kind::Staff => self.staff,
-            Kind::Admin => self.admin,
-            Kind::Contact => self.contact,
-        }
-    }
-
-    /// The kinds with a non-zero weight.
-    pub fn kinds(&self) -> Vec<(Kind, usize)> {
-        Kind::ALL
-            .iter()
-            .map(|&k| (k, self.weight(k)))
-            .filter(|&(_, w)| w > 0)
-            .collect()
-    }
+    /// Record `name` as failed with `kind` without sending it: a value
+    /// that cannot be bound as its parameter's type (`bind:$2`). Counted
+    /// like any failed query, so a workload whose values do not fit shows
+    /// in the error table instead of silently sending less.
+    fn refuse(&self, name: &'static str, route: Route, kind: String) -> Outcome;
 }
 
 /// A short error kind for a query failure, for error tables and goose.
@@ -406,88 +187,23 @@ pub fn error_kind(e: &sqlx::Error) -> String {
     }
 }
 
-/// Goose's method label for SQL requests.
-pub const METHOD: &str = "SQL";
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A user's state as goose session data: shared behind a lock so a step
-/// borrows it without cloning (goose hands out `&mut GooseUser` and the
-/// state must outlive the step's awaits).
-#[derive(Clone)]
-struct Slot(Arc<tokio::sync::Mutex<UserState>>);
-
-/// Turn a step into a goose transaction over `env`: run it with the user's
-/// session state and record each named query as a custom request.
-fn goose_transaction(env: Arc<Env>, step: Step) -> Result<Transaction, GooseError> {
-    let f: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
-        let env = env.clone();
-        Box::pin(async move {
-            let Some(slot) = user.get_session_data::<Slot>().cloned() else {
-                return Err(Box::new(TransactionError::Custom(
-                    "user has no session: its on-start transaction failed".into(),
-                )));
-            };
-            let outcomes = {
-                let mut state = slot.0.lock().await;
-                (step.run)(&env, &mut state).await
-            };
-            for o in &outcomes {
-                user.record_custom_request_duration(
-                    METHOD,
-                    o.name,
-                    o.total,
-                    o.ok(),
-                    None,
-                    o.error.as_deref(),
-                )
-                .await?;
-            }
-            Ok(())
-        })
-    });
-    Transaction::new(f)
-        .set_name(step.name)
-        .set_weight(step.weight)
-}
-
-/// The on-start transaction of a kind: draw a tenant and a user.
-fn on_start(env: Arc<Env>, kind: Kind, seed: u64) -> Transaction {
-    let f: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
-        let env = env.clone();
-        Box::pin(async move {
-            let s = seed ^ (user.weighted_users_index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            match UserState::draw(kind, &env.catalog, s) {
-                Some(state) => {
-                    user.set_session_data(Slot(Arc::new(tokio::sync::Mutex::new(state))));
-                    Ok(())
-                }
-                None => Err(Box::new(TransactionError::Custom(format!(
-                    "no tenant in the catalog can host a {} user",
-                    kind.as_str()
-                )))),
-            }
-        })
-    });
-    Transaction::new(f).set_name("start").set_on_start()
-}
-
-/// The goose scenarios for `mix`, each kind weighted, each user thinking
-/// between `think.0` and `think.1` between steps.
-pub fn goose_scenarios(
-    env: Arc<Env>,
-    mix: &Mix,
-    think: (Duration, Duration),
-    seed: u64,
-) -> Result<Vec<Scenario>, GooseError> {
-    let mut out = Vec::new();
-    for (kind, weight) in mix.kinds() {
-        let mut sc = Scenario::new(kind.as_str())
-            .set_weight(weight)?
-            .set_wait_time(think.0, think.1)?
-            .register_transaction(on_start(env.clone(), kind, seed ^ kind as u64));
-        for step in steps(kind) {
-            sc = sc.register_transaction(goose_transaction(env.clone(), step)?);
+    #[test]
+    fn one_round_trip_only_for_values_that_need_no_quoting() {
+        let c = Context::new(vec![
+            ("app.tenant".into(), "42".into()),
+            ("app.role".into(), "admin".into()),
+        ]);
+        assert_eq!(
+            c.begin_sql.as_deref(),
+            Some("begin; select set_config('app.tenant', '42', true), set_config('app.role', 'admin', true)")
+        );
+        for bad in ["x'; reset all; --", "ad\\min", "a\0b"] {
+            let c = Context::new(vec![("app.role".into(), bad.into())]);
+            assert_eq!(c.begin_sql, None, "{bad}");
         }
-        out.push(sc);
     }
-    Ok(out)
 }

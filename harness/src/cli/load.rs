@@ -5,8 +5,12 @@
 //! 100 ms, a 2.5 min steady state), `[load]` of `harness.toml` (and
 //! `--profile`), then these flags. With no flags the command starts its own
 //! cluster with realistic durability (fsync on: latencies of a real
-//! server), generates the default data, runs, writes the run folder under
-//! `reports/`, tears everything down, and exits with the gate's code.
+//! server), loads the reference app's data and workload, runs, writes the
+//! run folder under `reports/`, tears everything down, and exits with the
+//! gate's code. `--app DIR` runs another app folder's `workload.toml`, on
+//! the rows of `--from FILE` or of the folder's `data.sql`
+//! ([`crate::load::data`]). The folder and its workload file are checked
+//! before any server starts (bad input, exit 4).
 
 use std::path::PathBuf;
 
@@ -16,6 +20,7 @@ use clap::Args;
 use crate::cluster::{BackendKind, Cluster, Durability};
 use crate::config::HarnessConfig;
 use crate::exit_codes;
+use crate::load::data::Target;
 use crate::load::{self, capacity, LoadConfig, Mode};
 use crate::report::{self, DataSpec, Run, RunKind};
 
@@ -42,7 +47,8 @@ pub struct LoadFlags {
     /// Open model: steps started per second.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Weights of the kinds of user, e.g. browsing=60,applying=15,staff=15,admin=5,contact=5.
+    /// Weights of the kinds of user (their names in workload.toml), e.g.
+    /// browsing=60,applying=15,staff=15,admin=5,contact=5; kinds not named do not run.
     #[arg(long)]
     pub mix: Option<String>,
     /// Connections in each pool (primary and replica).
@@ -66,7 +72,14 @@ pub struct LoadFlags {
     /// Use the data already in the database (e.g. filled by `harness migrate`).
     #[arg(long)]
     pub skip_data: bool,
-    /// Database to load (default: portal).
+    /// The app folder whose workload.toml runs (default: the reference app).
+    #[arg(long, env = "HARNESS_APP")]
+    pub app: Option<PathBuf>,
+    /// A legacy SQLite file to migrate and load (default: the folder's
+    /// data.sql, or the reference app's generator).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Database to load (default: the app's, from app.toml).
     #[arg(long)]
     pub database: Option<String>,
     /// Where run folders go (default: $HARNESS_REPORTS_DIR or ./reports).
@@ -99,8 +112,8 @@ impl LoadFlags {
                     ))
                 })
             };
-            c.think_min_secs = p(lo)?;
-            c.think_max_secs = p(hi)?;
+            c.think_min_secs = Some(p(lo)?);
+            c.think_max_secs = Some(p(hi)?);
         }
         if let Some(v) = self.rate {
             c.rate = v;
@@ -128,22 +141,17 @@ impl LoadFlags {
             c.scale = v;
         }
         if let Some(v) = &self.database {
-            c.database = v.clone();
+            c.database = Some(v.clone());
         }
         c.validate().map_err(BadInput)?;
         Ok(c)
     }
 }
 
-/// `browsing=60,applying=15` -> a mix with the other weights 0.
-pub fn parse_mix(s: &str) -> Result<scenarios::Mix, BadInput> {
-    let mut m = scenarios::Mix {
-        browsing: 0,
-        applying: 0,
-        staff: 0,
-        admin: 0,
-        contact: 0,
-    };
+/// `browsing=60,applying=15` -> kind name -> weight (the kinds are
+/// checked against the workload file, [`target`]).
+pub fn parse_mix(s: &str) -> Result<std::collections::BTreeMap<String, usize>, BadInput> {
+    let mut m = std::collections::BTreeMap::new();
     for part in s.split(',').filter(|p| !p.trim().is_empty()) {
         let (k, v) = part
             .split_once('=')
@@ -152,20 +160,21 @@ pub fn parse_mix(s: &str) -> Result<scenarios::Mix, BadInput> {
             .trim()
             .parse()
             .map_err(|_| BadInput(format!("--mix {part:?}: the weight is not a whole number")))?;
-        match k.trim() {
-            "browsing" => m.browsing = w,
-            "applying" => m.applying = w,
-            "staff" => m.staff = w,
-            "admin" => m.admin = w,
-            "contact" => m.contact = w,
-            other => {
-                return Err(BadInput(format!(
-                "--mix: unknown kind {other:?} (kinds: browsing, applying, staff, admin, contact)"
-            )))
-            }
-        }
+        m.insert(k.trim().to_string(), w);
     }
     Ok(m)
+}
+
+/// The app folder, its workload and its data source, checked (with the
+/// mix) before any server starts: a bad folder or file is bad input.
+pub fn target(flags: &LoadFlags, cfg: &LoadConfig) -> anyhow::Result<Target> {
+    let t = Target::load(flags.app.as_deref(), flags.from.clone())
+        .map_err(|e| BadInput(e.to_string()))?;
+    t.workload
+        .clone()
+        .with_mix(&cfg.mix)
+        .map_err(|e| BadInput(format!("--mix / [load.mix]: {e}")))?;
+    Ok(t)
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +229,10 @@ fn may_write_data(
 }
 
 pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
+    if !args.compare_pgbench {
+        // Checked before a server starts.
+        target(&args.load, &args.load.resolve(file)?)?;
+    }
     let cluster = start_cluster(&args.cluster, file).await?;
     let root = args
         .load
@@ -234,8 +247,9 @@ pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
         return code;
     }
     let cfg = args.load.resolve(file)?;
+    let target = target(&args.load, &cfg)?;
     let with_data = may_write_data(&args.cluster, file, args.load.skip_data)?;
-    let code = run_load(&cluster, &cfg, with_data, &root).await;
+    let code = run_load(&cluster, &cfg, &target, with_data, &root).await;
     cluster.shutdown().await.ok();
     code
 }
@@ -244,21 +258,29 @@ pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
 pub async fn run_load(
     cluster: &Cluster,
     cfg: &LoadConfig,
+    target: &Target,
     with_data: bool,
     root: &std::path::Path,
 ) -> anyhow::Result<i32> {
     eprintln!(
-        "harness: preparing database {} (schema, data, roles, pools)",
-        cfg.database
+        "harness: preparing database {} for app {} (schema, data, workload, roles, pools)",
+        target.database(cfg),
+        target.app.toml.name
     );
-    let session = load::Session::open(cluster, cfg, with_data).await?;
+    let session = load::Session::open(cluster, cfg, target, with_data).await?;
+    // The reference app's titles stay as they were, so runs compare.
+    let app = if session.app == "portal" {
+        String::new()
+    } else {
+        format!(", app {}", session.app)
+    };
     let title = match cfg.mode {
         Mode::Closed => format!(
-            "load: {} users, {} s ramp, {} s steady, closed model",
+            "load: {} users, {} s ramp, {} s steady, closed model{app}",
             cfg.users, cfg.ramp_secs, cfg.steady_secs
         ),
         Mode::Open => format!(
-            "load: {} steps/s, {} s steady, open model",
+            "load: {} steps/s, {} s steady, open model{app}",
             cfg.rate, cfg.steady_secs
         ),
     };
@@ -393,6 +415,7 @@ pub async fn capacity(args: CapacityArgs, file: &HarnessConfig) -> anyhow::Resul
             BadInput("--steps: give user counts above 0, e.g. 1000,5000,10000".into()).into(),
         );
     }
+    let target = target(&args.load, &cfg)?;
     let cluster = start_cluster(&args.cluster, file).await?;
     let root = args
         .load
@@ -401,7 +424,7 @@ pub async fn capacity(args: CapacityArgs, file: &HarnessConfig) -> anyhow::Resul
         .unwrap_or_else(report::default_root);
     let with_data = may_write_data(&args.cluster, file, args.load.skip_data)?;
     let result = async {
-        let session = load::Session::open(&cluster, &cfg, with_data).await?;
+        let session = load::Session::open(&cluster, &cfg, &target, with_data).await?;
         eprintln!(
             "harness: capacity steps {:?}, {} s ramp + {} s steady each",
             args.steps, cfg.ramp_secs, cfg.steady_secs
@@ -459,11 +482,19 @@ mod tests {
         let c = flags.resolve(&file).unwrap();
         assert_eq!(
             (c.users, c.steady_secs, c.think_min_secs, c.think_max_secs),
-            (7, 10, 1.0, 2.0)
+            (7, 10, Some(1.0), Some(2.0))
         );
-        assert_eq!((c.mix.browsing, c.mix.admin, c.mix.applying), (3, 1, 0));
+        assert_eq!(c.mix.get("browsing"), Some(&3));
+        assert_eq!(c.mix.get("admin"), Some(&1));
         assert!(parse_mix("browsing=x").is_err());
-        assert!(parse_mix("surfing=1").is_err());
+        // A kind the workload does not have is refused against the file.
+        let bad = LoadFlags {
+            mix: Some("surfing=1".into()),
+            ..Default::default()
+        };
+        let cfg = bad.resolve(&file).unwrap();
+        let e = target(&bad, &cfg).unwrap_err().to_string();
+        assert!(e.contains("surfing") && e.contains("browsing"), "{e}");
     }
 
     /// The documented example config parses, with both profiles, into

@@ -232,7 +232,11 @@ pub fn classify(e: &anyhow::Error) -> i32 {
 
 /// The exit code of one error, when its kind has one.
 fn code_of(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
-    if e.is::<BadInput>() || e.is::<ConfigError>() || e.is::<crate::app::AppError>() {
+    if e.is::<BadInput>()
+        || e.is::<ConfigError>()
+        || e.is::<crate::app::AppError>()
+        || e.is::<scenarios::WorkloadError>()
+    {
         Some(exit_codes::BAD_INPUT)
     } else if e.is::<ClusterError>() {
         Some(exit_codes::SETUP_FAILED)

@@ -1,4 +1,4 @@
-//! The closed model: a goose 0.19 attack over the scenarios.
+//! The closed model: a goose 0.19 attack over the workload's users.
 //!
 //! goose is driven as a library, never from its own command line: a
 //! [`GooseConfiguration`] built here (so the harness's flags and
@@ -16,7 +16,7 @@ use std::time::Duration;
 use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
-use scenarios::{Env, Mix};
+use scenarios::Env;
 
 /// What one closed-model attack is asked to do.
 #[derive(Debug, Clone)]
@@ -24,8 +24,8 @@ pub struct ClosedPlan {
     pub users: usize,
     pub ramp_secs: usize,
     pub steady_secs: usize,
-    pub think: (Duration, Duration),
-    pub mix: Mix,
+    /// One think time for every kind of user; `None`: each kind's own.
+    pub think: Option<(Duration, Duration)>,
     pub seed: u64,
 }
 
@@ -50,7 +50,7 @@ pub async fn run_closed(
     let mut attack = GooseAttack::initialize_with_config(config)?
         .set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies())?
         .set_scheduler(GooseScheduler::RoundRobin);
-    for sc in scenarios::goose_scenarios(env, &plan.mix, plan.think, plan.seed)? {
+    for sc in scenarios::goose_scenarios(env, plan.think, plan.seed)? {
         attack = attack.register_scenario(sc);
     }
     let users = plan.users.max(2);

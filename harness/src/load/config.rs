@@ -6,9 +6,9 @@
 //! state of at least two minutes. A run with no flags checks exactly that.
 //! Unknown keys are refused (a typo in a release gate must not pass).
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use scenarios::Mix;
+use serde::{Deserialize, Serialize};
 
 /// Which model drives the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
@@ -83,11 +83,15 @@ pub struct LoadConfig {
     pub ramp_secs: usize,
     /// Seconds of steady state after the ramp (what the gates judge).
     pub steady_secs: usize,
-    /// Think time between a user's steps, seconds (uniform in the range).
-    /// The default 5-15 s is a person reading a page: 10,000 users then
-    /// make about 1,000 page views (about 1,350 queries) per second.
-    pub think_min_secs: f64,
-    pub think_max_secs: f64,
+    /// Think time between a user's steps, seconds (uniform in the range),
+    /// for every kind of user. Unset: each kind's `think` in the app's
+    /// `workload.toml` (the portal's is 5-15 s, a person reading a page:
+    /// 10,000 users then make about 1,000 page views, about 1,350 queries,
+    /// per second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_min_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_max_secs: Option<f64>,
     /// Open model: steps started per second.
     pub rate: f64,
     /// Open model: most steps in flight at once; beyond it an arrival is
@@ -103,18 +107,23 @@ pub struct LoadConfig {
     pub ryw_wait_ms: u64,
     /// Seconds between database-side samples.
     pub sample_secs: u64,
-    /// Weights of the kinds of user.
-    pub mix: Mix,
+    /// Weights of the kinds of user, by their names in `workload.toml`;
+    /// kinds a non-empty mix does not name do not run. Empty: the file's
+    /// weights.
+    pub mix: BTreeMap<String, usize>,
     pub thresholds: Thresholds,
     pub health: HealthLimits,
-    /// Data: tenants, and the generator's scale factor (1.0: about 100,000
-    /// rows over every table, tenant sizes skewed).
+    /// Data: tenants, and the scale factor (the reference app's generator:
+    /// 1.0 is about 100,000 rows over every table, tenant sizes skewed; an
+    /// app's `data.sql` gets it rounded to a whole multiplier, at least 1).
     pub tenants: usize,
     pub scale: f64,
     /// Seed for tenant drawing and data generation.
     pub seed: u64,
-    /// Database name on harness-started clusters.
-    pub database: String,
+    /// Database name on harness-started clusters (default: the app's
+    /// `database` in `app.toml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 impl Default for LoadConfig {
@@ -124,8 +133,8 @@ impl Default for LoadConfig {
             users: 10_000,
             ramp_secs: 60,
             steady_secs: 150,
-            think_min_secs: 5.0,
-            think_max_secs: 15.0,
+            think_min_secs: None,
+            think_max_secs: None,
             rate: 1000.0,
             max_in_flight: 10_000,
             primary_pool: 40,
@@ -133,13 +142,13 @@ impl Default for LoadConfig {
             acquire_timeout_ms: 5_000,
             ryw_wait_ms: 20,
             sample_secs: 5,
-            mix: Mix::default(),
+            mix: BTreeMap::new(),
             thresholds: Thresholds::default(),
             health: HealthLimits::default(),
             tenants: 50,
             scale: 1.0,
             seed: 42,
-            database: "portal".into(),
+            database: None,
         }
     }
 }
@@ -155,6 +164,15 @@ impl LoadConfig {
         }
     }
 
+    /// The think time every kind uses, when the config sets one.
+    pub fn think(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let (lo, hi) = (self.think_min_secs?, self.think_max_secs?);
+        Some((
+            std::time::Duration::from_secs_f64(lo),
+            std::time::Duration::from_secs_f64(hi),
+        ))
+    }
+
     /// Refuse settings that cannot run, with what to change.
     pub fn validate(&self) -> Result<(), String> {
         if self.mode == Mode::Closed && self.users == 0 {
@@ -168,13 +186,18 @@ impl LoadConfig {
                 "[load] steady_secs must be at least 1: the gates judge the steady state".into(),
             );
         }
-        if self.think_min_secs < 0.0 || self.think_max_secs < self.think_min_secs {
-            return Err("[load] think time: need 0 <= think_min_secs <= think_max_secs".into());
+        match (self.think_min_secs, self.think_max_secs) {
+            (Some(lo), Some(hi)) if 0.0 <= lo && lo <= hi => {}
+            (None, None) => {}
+            _ => return Err(
+                "[load] think time: give both think_min_secs and think_max_secs, 0 <= min <= max"
+                    .into(),
+            ),
         }
         if self.primary_pool == 0 || self.replica_pool == 0 {
             return Err("[load] pool sizes must be at least 1".into());
         }
-        if self.mix.kinds().is_empty() {
+        if !self.mix.is_empty() && self.mix.values().all(|&w| w == 0) {
             return Err(
                 "[load.mix] every weight is 0: give at least one kind of user a weight".into(),
             );
@@ -198,14 +221,14 @@ mod tests {
         assert!(c.steady_secs >= 120);
         assert!(c.validate().is_ok());
         let file = crate::config::HarnessConfig::from_toml(
-            "[load]\nusers = 5\n[load.mix]\nbrowsing = 1\napplyng = 2\n",
+            "[load]\nusers = 5\n[load.thresholds]\np95_ms = 1\np59_ms = 2\n",
         )
         .unwrap();
         let err = file.section::<LoadConfig>("load").unwrap_err().to_string();
-        assert!(err.contains("applyng"), "{err}");
+        assert!(err.contains("p59_ms"), "{err}");
         let bad = LoadConfig {
-            think_min_secs: 5.0,
-            think_max_secs: 1.0,
+            think_min_secs: Some(5.0),
+            think_max_secs: Some(1.0),
             ..Default::default()
         };
         assert!(bad.validate().unwrap_err().contains("think"));

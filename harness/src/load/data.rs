@@ -1,59 +1,99 @@
-//! The data a load run reads: the `portal` database with the reference
-//! app's schema (its folder's migrations, `apps/portal/migrations`, built in
-//! as `fixtures::schema::MIGRATOR`: tables, roles, policies),
-//! tenant-skewed rows, and the [`Catalog`] of tenants users are drawn from.
+//! The data a load run reads, for any app folder: the database, the app's
+//! schema migrations, rows, and what the workload needs to start.
 //!
-//! Rows take the path the app's own data takes: the project's generator
-//! (`fixtures::generate`, tenant-skewed) writes a legacy SQLite file, and
-//! the harness's migration (`crate::migrate`, COPY as the migration role,
-//! digests verified on both sides) moves it into PostgreSQL. So a load run
-//! reads data that went through the migration it is meant to de-risk, and
-//! a migration that rejects or changes a row fails the run before any user
-//! starts. A `--skip-data` run instead targets a database that is already
-//! filled.
+//! Rows take the path the app's own data takes: a legacy SQLite file is
+//! migrated into PostgreSQL by the harness's migration (`crate::migrate`,
+//! COPY as the owner role, digests verified on both sides), so a load run
+//! reads data that went through the migration it is meant to de-risk, and a
+//! migration that rejects or changes a row fails the run before any user
+//! starts. The file is, in this order of preference ([`DataSource`]):
 //!
-//! The catalog is read as the superuser (it spans tenants); every load
-//! query afterwards runs as the app role.
+//! 1. `--from FILE`: the team's own legacy file;
+//! 2. the folder's `data.sql`: a sample file built from the folder alone
+//!    ([`crate::app::sample`]), with `--tenants`/`--scale`/the seed as its
+//!    parameters;
+//! 3. for the reference app only, the project's own generator
+//!    (`fixtures::generate`, tenant-skewed).
+//!
+//! A database whose tenants query (`tenants` of `workload.toml`) already
+//! returns rows is used as it is, as is any database under `--skip-data`.
 
-use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fixtures::generate::Spec;
-use scenarios::{Catalog, TenantSample};
-use sqlx::{AssertSqlSafe, Row};
-use uuid::Uuid;
+use scenarios::Workload;
+use sqlx::AssertSqlSafe;
 
+use crate::app::{sample, App, AppError};
 use crate::cluster::{Cluster, ClusterError, Endpoint};
 
-/// What browsing users type into the project search: plain words a
-/// housing portal's visitors search for, which the generator's English
-/// vocabulary (`fixtures`' project names and descriptions) also uses, so
-/// searches find rows and rank them, as in production.
-pub const SEARCH_TERMS: [&str; 14] = [
-    "affordable",
-    "senior",
-    "family",
-    "housing",
-    "apartments",
-    "homes",
-    "community",
-    "downtown",
-    "accessible",
-    "green",
-    "modern",
-    "veteran",
-    "student",
-    "rentals",
-];
+/// Where the rows of a load run come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// A legacy SQLite file to migrate (`--from`).
+    File(PathBuf),
+    /// The app folder's `data.sql`.
+    Sample,
+    /// The reference app's generator.
+    Generator,
+}
 
-/// [`SEARCH_TERMS`] as owned strings.
-pub fn search_terms() -> Vec<String> {
-    SEARCH_TERMS.iter().map(|w| w.to_string()).collect()
+/// What a load run targets: an app folder, its workload, and where its
+/// rows come from.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub app: App,
+    pub workload: Workload,
+    pub source: DataSource,
+}
+
+/// Whether `app` is the reference app (the one the generator knows).
+fn is_reference(app: &App) -> bool {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canon(&app.dir) == canon(&crate::reference::dir())
+}
+
+impl Target {
+    /// The folder `dir` (default: the reference app) with its
+    /// `workload.toml`, and the data source `from` or the folder gives.
+    pub fn load(dir: Option<&Path>, from: Option<PathBuf>) -> Result<Target, DataError> {
+        let app = crate::reference::app(dir)?;
+        let path = app.dir.join("workload.toml");
+        if !path.is_file() {
+            return Err(DataError::NoWorkload(app.dir.clone()));
+        }
+        let workload = Workload::load(&path)?;
+        let source = match from {
+            Some(f) => DataSource::File(f),
+            None if sample::available(&app) => DataSource::Sample,
+            None if is_reference(&app) => DataSource::Generator,
+            None => return Err(DataError::NoSource(app.dir.clone())),
+        };
+        Ok(Target {
+            app,
+            workload,
+            source,
+        })
+    }
+
+    /// The reference app, its workload and its generator.
+    pub fn reference() -> Result<Target, DataError> {
+        Target::load(None, None)
+    }
+
+    /// The database a harness-started cluster loads: `--database`, else
+    /// the app's.
+    pub fn database(&self, cfg: &super::LoadConfig) -> String {
+        cfg.database
+            .clone()
+            .unwrap_or_else(|| self.app.toml.database.clone())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("preparing the load database {database}: {step}: {source}\n  hint: the schema comes from apps/portal/migrations; run `harness clean` if an old run left a half-built database")]
+    #[error("preparing the load database {database}: {step}: {source}\n  hint: the schema comes from the app folder's migrations/; run `harness clean` if an old run left a half-built database")]
     Sql {
         database: String,
         step: &'static str,
@@ -68,15 +108,23 @@ pub enum DataError {
     },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error(transparent)]
+    Workload(#[from] scenarios::WorkloadError),
+    #[error("app folder {0}: no workload.toml, so there is no load to run; `harness init` drafts one (docs/load.md has the format)")]
+    NoWorkload(PathBuf),
+    #[error("app folder {0}: no data to load: give a legacy file with --from FILE, or add a data.sql (docs/load.md)")]
+    NoSource(PathBuf),
     #[error("seeding the load database {database}: {source}")]
     Seed {
         database: String,
         #[source]
         source: Box<fixtures::write::WriteError>,
     },
-    #[error("migrating the generated legacy file into {database}: {why}")]
+    #[error("migrating the legacy file into {database}: {why}")]
     Migration { database: String, why: String },
-    #[error("the database {0} has no tenant that can host load users (no companies with projects and applicants); seed it first or drop --skip-data")]
+    #[error("the database {0} has no tenant that can host load users (the workload's tenants query returns no row); seed it first or drop --skip-data")]
     Empty(String),
 }
 
@@ -112,14 +160,22 @@ pub async fn ensure_database(primary: &Endpoint, database: &str) -> Result<(), D
     Ok(())
 }
 
-/// Schema (all migrations) and, when the database has no companies yet,
-/// the generator's rows for `spec`. Returns the number of rows written (0
-/// when the data was already there).
-pub async fn prepare(cluster: &Cluster, database: &str, spec: &Spec) -> Result<u64, DataError> {
+/// Schema (the app's migrations) and, when the workload's tenants query
+/// finds no tenant yet, the rows of `target`'s data source. Returns the
+/// number of rows written (0 when the data was already there).
+pub async fn prepare(
+    cluster: &Cluster,
+    database: &str,
+    target: &Target,
+    spec: &Spec,
+) -> Result<u64, DataError> {
     let primary = cluster.primary().with_database(database);
     ensure_database(cluster.primary(), database).await?;
     let pool = primary.pool(2).await?;
-    fixtures::schema::MIGRATOR
+    target
+        .app
+        .migrator()
+        .await?
         .run(&pool)
         .await
         .map_err(|source| DataError::Migrate {
@@ -128,14 +184,16 @@ pub async fn prepare(cluster: &Cluster, database: &str, spec: &Spec) -> Result<u
         })?;
     pool.close().await;
     let mut c = primary.connect().await?;
-    let have: i64 = sqlx::query_scalar("select count(*) from companies")
-        .fetch_one(&mut c)
+    let have = sqlx::query(AssertSqlSafe(target.workload.tenants.clone()))
+        .fetch_optional(&mut c)
         .await
-        .map_err(sql(database, "count companies"))?;
+        .map_err(sql(database, "run the workload's tenants query"))?
+        .is_some();
+    drop(c);
     let mut rows = 0;
-    if have == 0 {
+    if !have {
         // The migration analyzes each table it loads.
-        rows = generate_and_migrate(&primary, database, spec).await?;
+        rows = fill(&primary, database, target, spec).await?;
     }
     // The replica must hold the data before reads are routed to it.
     if cluster.replica().is_some() {
@@ -147,13 +205,13 @@ pub async fn prepare(cluster: &Cluster, database: &str, spec: &Spec) -> Result<u
     Ok(rows)
 }
 
-/// Write `spec`'s rows to a legacy SQLite file in a temporary directory and
-/// migrate it into `primary` with verification. Any rejected row or digest
-/// mismatch is an error: a load on data the migration could not carry
-/// would measure something else.
-async fn generate_and_migrate(
+/// Make or take the legacy file and migrate it into `primary` with
+/// verification. Any rejected row or digest mismatch is an error: a load
+/// on data the migration could not carry would measure something else.
+async fn fill(
     primary: &Endpoint,
     database: &str,
+    target: &Target,
     spec: &Spec,
 ) -> Result<u64, DataError> {
     let fail = |why: String| DataError::Migration {
@@ -164,27 +222,45 @@ async fn generate_and_migrate(
         .prefix("harness-load-legacy-")
         .tempdir()
         .map_err(|e| fail(format!("creating a temporary directory: {e}")))?;
-    let legacy = dir.path().join("legacy.db");
-    let (spec2, path2) = (*spec, legacy.clone());
-    tokio::task::spawn_blocking(move || {
-        fixtures::write::sqlite::write_sqlite(&spec2, &path2, &mut |_| {})
-    })
-    .await
-    .map_err(|e| fail(format!("the SQLite writer panicked: {e}")))?
-    .map_err(|source| DataError::Seed {
-        database: database.to_string(),
-        source: Box::new(source),
-    })?;
+    let legacy = match &target.source {
+        DataSource::File(f) => f.clone(),
+        DataSource::Sample => {
+            let path = dir.path().join("legacy.db");
+            let params = sample::SampleParams {
+                scale: spec.scale.round().max(1.0).min(u32::MAX as f64) as u32,
+                tenants: spec.tenants,
+                seed: spec.seed,
+            };
+            let (app, p2) = (target.app.clone(), path.clone());
+            tokio::task::spawn_blocking(move || sample::build(&app, &params, &p2))
+                .await
+                .map_err(|e| fail(format!("the sample builder panicked: {e}")))??;
+            path
+        }
+        DataSource::Generator => {
+            let path = dir.path().join("legacy.db");
+            let (spec2, path2) = (*spec, path.clone());
+            tokio::task::spawn_blocking(move || {
+                fixtures::write::sqlite::write_sqlite(&spec2, &path2, &mut |_| {})
+            })
+            .await
+            .map_err(|e| fail(format!("the SQLite writer panicked: {e}")))?
+            .map_err(|source| DataError::Seed {
+                database: database.to_string(),
+                source: Box::new(source),
+            })?;
+            path
+        }
+    };
     let opts = crate::migrate::MigrateOptions {
         reject_path: dir.path().join("rejects.jsonl"),
         progress: false,
         ..Default::default()
     };
-    // The load runs the reference app until workloads come from app folders.
-    let app = crate::reference::app(None).map_err(|e| fail(e.to_string()))?;
-    let report = crate::migrate::copy::migrate(&app, &legacy, &primary.connect_options(), &opts)
-        .await
-        .map_err(|e| fail(e.to_string()))?;
+    let report =
+        crate::migrate::copy::migrate(&target.app, &legacy, &primary.connect_options(), &opts)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
     if report.exit_code() != 0 {
         return Err(fail(format!(
             "{} rejected rows, stopped: {}, verification: {}",
@@ -198,121 +274,126 @@ async fn generate_and_migrate(
         )));
     }
     eprintln!(
-        "harness: migrated {} rows from a generated legacy SQLite file in {:.1} s, verified in {:.1} s",
+        "harness: migrated {} rows from the legacy file {} in {:.1} s, verified in {:.1} s",
         report.rows_copied(),
+        match &target.source {
+            DataSource::File(f) => f.display().to_string(),
+            DataSource::Sample => "built from data.sql".into(),
+            DataSource::Generator => "written by the generator".into(),
+        },
         report.load_seconds,
         report.verify_seconds
     );
     Ok(report.rows_copied())
 }
 
-/// Read every tenant with samples of its rows (as the superuser).
-pub async fn catalog(primary: &Endpoint, database: &str) -> Result<Catalog, DataError> {
-    let mut c = primary.with_database(database).connect().await?;
-    let q = |step: &'static str| sql(database, step);
-    let mut tenants: BTreeMap<Uuid, TenantSample> = BTreeMap::new();
-    let terms = search_terms();
-    let rows = sqlx::query(
-        "select c.id,
-                (select count(*) from projects p where p.company_id = c.id)
-              + (select count(*) from applicants a where a.company_id = c.id) as size
-         from companies c order by c.id",
-    )
-    .fetch_all(&mut c)
-    .await
-    .map_err(q("tenants"))?;
-    for r in rows {
-        let id: Uuid = r.get(0);
-        let size: i64 = r.get(1);
-        tenants.insert(
-            id,
-            TenantSample {
-                company_id: id,
-                size: size.max(0) as u64,
-                search_terms: terms.clone(),
-                ..Default::default()
-            },
-        );
-    }
-    // Samples: a bounded number per tenant so 10k users over a big catalog
-    // stay well under the memory budget.
-    let projects = sqlx::query(
-        "select company_id, id, location from (
-           select company_id, id, location, row_number() over (partition by company_id order by id) n from projects) x
-         where n <= 200",
-    )
-    .fetch_all(&mut c)
-    .await
-    .map_err(q("projects"))?;
-    for r in projects {
-        if let Some(t) = tenants.get_mut(&r.get::<Uuid, _>(0)) {
-            t.projects.push(r.get(1));
-            if let Some(loc) = r.get::<Option<String>, _>(2) {
-                if !t.locations.contains(&loc) {
-                    t.locations.push(loc);
-                }
-            }
-        }
-    }
-    let applicants = sqlx::query(
-        "select company_id, id, user_id, first_name || ' ' || last_name from (
-           select company_id, id, user_id, first_name, last_name, row_number() over (partition by company_id order by id) n
-           from applicants) x
-         where n <= 500",
-    )
-    .fetch_all(&mut c)
-    .await
-    .map_err(q("applicants"))?;
-    for r in applicants {
-        if let Some(t) = tenants.get_mut(&r.get::<Uuid, _>(0)) {
-            t.applicants.push((r.get(1), r.get(2)));
-            let name: String = r.get(3);
-            if t.applicant_names.len() < 50 && !t.applicant_names.contains(&name) {
-                t.applicant_names.push(name);
-            }
-        }
-    }
-    let staff = sqlx::query(
-        "select company_id, id, role from (
-           select company_id, id, role, row_number() over (partition by company_id, role order by id) n
-           from users where role <> 'applicant') x
-         where n <= 50",
-    )
-    .fetch_all(&mut c)
-    .await
-    .map_err(q("staff"))?;
-    for r in staff {
-        if let Some(t) = tenants.get_mut(&r.get::<Uuid, _>(0)) {
-            let role: String = r.get(2);
-            if role == "admin" {
-                t.admins.push(r.get(1));
-            } else {
-                t.staff.push(r.get(1));
-            }
-        }
-    }
-    let catalog = Catalog::new(
-        tenants
-            .into_values()
-            .filter(|t| !t.projects.is_empty() && !t.applicants.is_empty())
-            .collect(),
-    );
-    if catalog.is_empty() {
-        return Err(DataError::Empty(database.to_string()));
-    }
-    Ok(catalog)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scenarios::Route;
 
+    /// The portal's workload file is the mix its Rust journeys were: the
+    /// same kinds and weights, steps and step weights, queries per step
+    /// and their routes, think time and batch sizes.
     #[test]
-    fn search_terms_are_words_the_generator_writes() {
-        let t = search_terms();
-        assert!(t.iter().any(|w| w == "affordable") && t.iter().any(|w| w == "housing"));
-        assert!(t
+    fn the_portal_workload_is_the_mix_the_journeys_were() {
+        let t = Target::reference().unwrap();
+        assert_eq!(t.source, DataSource::Generator);
+        let w = &t.workload;
+        type Steps<'a> = Vec<(&'a str, usize, Vec<&'a str>)>;
+        let mix: Vec<(&str, usize, Steps)> = w
+            .users
             .iter()
-            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
+            .map(|u| {
+                assert_eq!(u.think, [5.0, 15.0], "{}", u.name);
+                let steps = u
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        let calls = s.calls.iter().map(|c| c.query.as_str()).collect();
+                        (s.name.as_str(), s.weight, calls)
+                    })
+                    .collect();
+                (u.name.as_str(), u.weight, steps)
+            })
+            .collect();
+        assert_eq!(
+            mix,
+            vec![
+                (
+                    "browsing",
+                    60,
+                    vec![
+                        (
+                            "search and open a project",
+                            4,
+                            vec!["search_projects", "project_detail"]
+                        ),
+                        ("filter projects", 3, vec!["filter_projects"]),
+                        ("open a project", 3, vec!["project_detail"]),
+                    ]
+                ),
+                (
+                    "applying",
+                    15,
+                    vec![
+                        (
+                            "apply and see it listed",
+                            1,
+                            vec!["apply", "my_applications"]
+                        ),
+                        ("my applications", 2, vec!["my_applications"]),
+                    ]
+                ),
+                (
+                    "staff",
+                    15,
+                    vec![
+                        ("dashboard", 2, vec!["projects_with_stats"]),
+                        ("search applicants", 1, vec!["search_applicants"]),
+                    ]
+                ),
+                (
+                    "admin",
+                    5,
+                    vec![(
+                        "review a batch",
+                        1,
+                        vec!["pending_applications", "bulk_update_status"]
+                    )]
+                ),
+                (
+                    "contact",
+                    5,
+                    vec![("send the contact form", 1, vec!["contact_form"])]
+                ),
+            ]
+        );
+        let route = |n: &str| w.query(n).unwrap().route;
+        for (q, r) in [
+            ("search_projects", Route::Read),
+            ("filter_projects", Route::Read),
+            ("project_detail", Route::Read),
+            ("apply", Route::Write),
+            ("my_applications", Route::ReadOwnWrites),
+            ("projects_with_stats", Route::Read),
+            ("search_applicants", Route::Read),
+            ("pending_applications", Route::Read),
+            ("bulk_update_status", Route::Write),
+            ("contact_form", Route::Write),
+        ] {
+            assert_eq!(route(q), r, "{q}");
+        }
+        // Batches: 50 pending read, 10 decided per update.
+        let admin = &w.user("admin").unwrap().steps[0];
+        assert_eq!(
+            admin.calls[0].params[2],
+            scenarios::workload::Source::Fixed(scenarios::Value::Int(50))
+        );
+        assert!(matches!(
+            admin.calls[1].params[1],
+            scenarios::workload::Source::List(_, scenarios::workload::Len::Fixed(10))
+        ));
+        assert_eq!(w.ryw[0].write, "apply");
     }
 }

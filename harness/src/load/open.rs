@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use scenarios::common::steps;
-use scenarios::{Env, Kind, Mix, UserState};
+use scenarios::{Env, UserState};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -136,7 +135,6 @@ pub struct OpenPlan {
     pub ramp: Duration,
     pub steady: Duration,
     pub max_in_flight: usize,
-    pub mix: Mix,
     pub seed: u64,
 }
 
@@ -149,7 +147,13 @@ pub async fn run_open(
     on_steady: impl FnOnce(),
 ) -> OpenSummary {
     let mut rng = SmallRng::seed_from_u64(plan.seed);
-    let kinds = plan.mix.kinds();
+    let kinds: Vec<(usize, usize)> = env
+        .plan
+        .kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (i, k.weight))
+        .collect();
     let total_w: usize = kinds.iter().map(|(_, w)| w).sum();
     let in_flight = Arc::new(AtomicUsize::new(0));
     let t0 = Instant::now();
@@ -198,7 +202,7 @@ pub async fn run_open(
                 }
             })
             .map(|(k, _)| *k)
-            .unwrap_or(Kind::Browsing);
+            .unwrap_or(0);
         let user_seed = plan.seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         i += 1;
         let scheduled = next;
@@ -217,30 +221,17 @@ pub async fn run_open(
     rec.summary(plan.steady)
 }
 
-async fn run_one(env: &Env, kind: Kind, seed: u64, scheduled: Instant, rec: &OpenRecorder) {
-    let Some(mut user) = UserState::draw(kind, &env.catalog, seed) else {
+async fn run_one(env: &Env, kind: usize, seed: u64, scheduled: Instant, rec: &OpenRecorder) {
+    let Some(mut user) = UserState::start(&env.plan, &env.catalog, kind, seed) else {
         rec.failed.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let all = steps(kind);
-    let total: usize = all.iter().map(|s| s.weight).sum();
-    let mut x = user.rng.random_range(0..total.max(1));
-    let step = all
-        .iter()
-        .find(|s| {
-            if x < s.weight {
-                true
-            } else {
-                x -= s.weight;
-                false
-            }
-        })
-        .copied()
-        .unwrap_or(all[0]);
-    let outcomes = (step.run)(env, &mut user).await;
+    let step = user.pick_step(&env.plan);
+    let outcomes = user.run_step(env, step).await;
     let latency = Instant::now().saturating_duration_since(scheduled);
     let failed = outcomes.iter().any(|o| !o.ok());
-    let s = rec.step(&format!("{}: {}", kind.as_str(), step.name));
+    let k = &env.plan.kinds[kind];
+    let s = rec.step(&format!("{}: {}", k.name, k.steps[step].name));
     s.0.record(latency);
     rec.all.record(latency);
     if failed {

@@ -18,10 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fixtures::tenant::TenantContext;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use scenarios::{Executor, Param, Query, Route};
+use scenarios::{Context, Executor, Param, Query, Route};
 use serde::{Deserialize, Serialize};
 
 use super::transport::{Transport, TransportConfig};
@@ -105,7 +104,18 @@ async fn transport_loop(
         let (t, stop, done) = (t.clone(), stop.clone(), done.clone());
         workers.push(tokio::spawn(async move {
             let mut rng = SmallRng::seed_from_u64(w as u64);
-            let ctx = TenantContext::company(uuid::Uuid::nil());
+            // The reference app's three settings, as its users set them.
+            let ctx = Context::new(
+                [
+                    fixtures::tenant::COMPANY_SETTING,
+                    fixtures::tenant::USER_SETTING,
+                    fixtures::tenant::ROLE_SETTING,
+                ]
+                .iter()
+                .zip([uuid::Uuid::nil().to_string(), String::new(), String::new()])
+                .map(|(n, v)| (n.to_string(), v))
+                .collect(),
+            );
             let mut fresh = None;
             while !stop.load(Ordering::Relaxed) {
                 // No replica in this transport: a read goes to the primary, as pgbench's do.

@@ -219,6 +219,8 @@ impl LoadResults {
                 "primary fallback",
                 "stale %",
                 "wait p95 ms",
+                "own value checked",
+                "own value missing (ryw-miss)",
             ],
         )
         .in_section("load");
@@ -229,6 +231,8 @@ impl LoadResults {
             f.primary_fallback.to_string(),
             f1(f.stale_pct),
             f1(f.wait_p95_ms),
+            f.checks.to_string(),
+            f.misses.to_string(),
         ]);
         run.table(t);
         if !self.sampled.top_statements.is_empty() {

@@ -1,4 +1,4 @@
-//! The SQL transport: the [`scenarios::Executor`] the journeys send their
+//! The SQL transport: the [`scenarios::Executor`] the workload sends its
 //! named queries through.
 //!
 //! Shape, and why:
@@ -20,9 +20,13 @@
 //!   `watch` channel, so thousands of waiting reads cost one query each
 //!   5 ms, not one each. How often the replica was stale is counted.
 //! - **Tenant context**: each named query is one transaction as the app
-//!   role: `BEGIN` with the context set locally ([`fixtures::tenant::begin`],
-//!   one round trip), the statement, `COMMIT`, as the app does
-//!   (docs/rls.md, pitfall 4).
+//!   role: `BEGIN` with the user's settings set locally (the tenant setting
+//!   of `app.toml` and the user kind's own, one round trip when
+//!   [`Context::begin_sql`] allows), the statement, `COMMIT`, as the app
+//!   does (docs/rls.md, pitfall 4).
+//! - **Read-your-own-write checks**: a query that carries an expected value
+//!   ([`Query::expect`]) fails with [`scenarios::RYW_MISS`] when its answer
+//!   does not hold it; the misses are counted apart as well.
 //! - Failures are data: an error becomes an [`Outcome`] with an error kind,
 //!   counted per query and judged by the error-rate gate.
 
@@ -31,15 +35,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fixtures::tenant::{self, TenantContext};
 use scenarios::common::{error_kind, BoxFut, Outcome};
-use scenarios::{Executor, Param, Query, Route, Server};
+use scenarios::{bind, value, Context, Executor, Query, Route, Server, Value, RYW_MISS};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgArguments;
-use sqlx::query::Query as SqlxQuery;
-use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Row};
+use sqlx::postgres::PgRow;
+use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 use tokio::sync::watch;
-use uuid::Uuid;
 
 use super::histogram::{Histogram, Snapshot};
 use super::pool::ConnPool;
@@ -87,6 +88,10 @@ pub struct FreshStats {
     pub primary_fallback: AtomicU64,
     /// Time spent waiting for replay (stale reads only).
     pub wait: Histogram,
+    /// Reads checked for the user's own written value, and how many of
+    /// them did not return it.
+    pub checks: AtomicU64,
+    pub misses: AtomicU64,
 }
 
 /// Everything the transport measured. Shared with the sampler (time
@@ -158,6 +163,8 @@ impl Recorder {
             &f.replica_fresh,
             &f.replica_after_wait,
             &f.primary_fallback,
+            &f.checks,
+            &f.misses,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -208,6 +215,8 @@ impl Recorder {
             },
             wait_p95_ms: w.quantile_ms(0.95),
             wait_max_ms: w.max_us as f64 / 1000.0,
+            checks: f.checks.load(Ordering::Relaxed),
+            misses: f.misses.load(Ordering::Relaxed),
         }
     }
 }
@@ -273,6 +282,12 @@ pub struct FreshSummary {
     pub stale_pct: f64,
     pub wait_p95_ms: f64,
     pub wait_max_ms: f64,
+    /// Reads checked for the value the user's write returned
+    /// (`[[ryw]]` pairs of the workload), and the misses among them.
+    #[serde(default)]
+    pub checks: u64,
+    #[serde(default)]
+    pub misses: u64,
 }
 
 /// Parse `X/Y` (pg_lsn text) into a number that orders like the LSN.
@@ -450,7 +465,7 @@ impl Transport {
 
     async fn run_query(
         &self,
-        who: Option<&TenantContext>,
+        who: Option<&Context>,
         fresh: &mut Option<String>,
         q: Query,
     ) -> Outcome {
@@ -468,7 +483,7 @@ impl Transport {
             server,
             error: None,
             rows: 0,
-            ids: Vec::new(),
+            values: Vec::new(),
             total: Duration::ZERO,
             pool_wait,
             exec: Duration::ZERO,
@@ -482,12 +497,20 @@ impl Transport {
                     None => execute(&mut conn, &q).await,
                 };
                 match r {
-                    Ok((rows, ids, lsn)) => {
+                    Ok(a) => {
                         conn.done();
-                        out.rows = rows;
-                        out.ids = ids;
-                        if lsn.is_some() {
-                            *fresh = lsn;
+                        out.rows = a.rows;
+                        out.values = a.values;
+                        if a.lsn.is_some() {
+                            *fresh = a.lsn;
+                        }
+                        if let Some(seen) = a.seen {
+                            let f = &self.recorder.fresh;
+                            f.checks.fetch_add(1, Ordering::Relaxed);
+                            if !seen {
+                                f.misses.fetch_add(1, Ordering::Relaxed);
+                                out.error = Some(RYW_MISS.to_string());
+                            }
                         }
                     }
                     Err(e) => out.error = Some(error_kind(&e)),
@@ -530,62 +553,119 @@ impl Drop for Transport {
 impl Executor for Transport {
     fn run<'a>(
         &'a self,
-        who: &'a TenantContext,
+        who: &'a Context,
         fresh: &'a mut Option<String>,
         query: Query,
     ) -> BoxFut<'a, Outcome> {
         Box::pin(self.run_query(Some(who), fresh, query))
     }
-}
 
-fn bind<'q>(
-    mut s: SqlxQuery<'q, Postgres, PgArguments>,
-    params: &'q [Param],
-) -> SqlxQuery<'q, Postgres, PgArguments> {
-    for p in params {
-        s = match p {
-            Param::Uuid(v) => s.bind(*v),
-            Param::Text(v) => s.bind(v.as_str()),
-            Param::I64(v) => s.bind(*v),
-            Param::F64(v) => s.bind(*v),
-            Param::UuidArray(v) => s.bind(v.as_slice()),
-            Param::TextArray(v) => s.bind(v.as_slice()),
+    fn refuse(&self, name: &'static str, route: Route, kind: String) -> Outcome {
+        let out = Outcome {
+            name,
+            server: match route {
+                Route::Write => Server::Primary,
+                _ if self.replica.is_none() => Server::Primary,
+                _ => Server::Replica,
+            },
+            error: Some(kind),
+            rows: 0,
+            values: Vec::new(),
+            total: Duration::ZERO,
+            pool_wait: Duration::ZERO,
+            exec: Duration::ZERO,
         };
+        self.recorder.record(&out);
+        out
     }
-    s
 }
 
-type Answer = (u64, Vec<Uuid>, Option<String>);
+/// What one query's transaction answered.
+struct Answer {
+    rows: u64,
+    values: Vec<Vec<Value>>,
+    /// After a write: the WAL position its commit reached.
+    lsn: Option<String>,
+    /// With an expected value: whether the answer held it.
+    seen: Option<bool>,
+}
+
+/// The kept columns of every row.
+fn kept(rows: &[PgRow], keep: &[usize]) -> Vec<Vec<Value>> {
+    if keep.is_empty() {
+        return Vec::new();
+    }
+    rows.iter()
+        .map(|r| keep.iter().map(|&i| value::read(r, i)).collect())
+        .collect()
+}
+
+fn holds(rows: &[PgRow], expect: &Option<(usize, Value)>) -> Option<bool> {
+    let (col, want) = expect.as_ref()?;
+    Some(rows.iter().any(|r| value::read(r, *col).same(want)))
+}
 
 /// The statement alone (autocommit).
 async fn execute(conn: &mut PgConnection, q: &Query) -> Result<Answer, sqlx::Error> {
-    let rows = bind(sqlx::query(q.sql), &q.params)
+    let rows = bind::all(sqlx::query(q.sql), &q.params)
         .fetch_all(&mut *conn)
         .await?;
-    Ok((rows.len() as u64, first_ids(&rows), None))
+    Ok(Answer {
+        rows: rows.len() as u64,
+        values: kept(&rows, q.keep),
+        lsn: None,
+        seen: holds(&rows, &q.expect),
+    })
+}
+
+/// `BEGIN` with `who`'s settings: one message when they can be inlined,
+/// else `BEGIN` and a bound `set_config` per setting.
+async fn begin<'c>(
+    conn: &'c mut PgConnection,
+    who: &Context,
+) -> Result<Transaction<'c, Postgres>, sqlx::Error> {
+    if let Some(sql) = &who.begin_sql {
+        return conn.begin_with(sqlx::AssertSqlSafe(sql.to_string())).await;
+    }
+    let mut tx = conn.begin().await?;
+    for (name, value) in who.settings.iter() {
+        sqlx::query("select set_config($1, $2, true)")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
 }
 
 /// One transaction as `who`: context, statement, commit; after a write, the
 /// WAL position the commit reached (for read-your-own-writes).
 async fn execute_as(
     conn: &mut PgConnection,
-    who: &TenantContext,
+    who: &Context,
     q: &Query,
 ) -> Result<Answer, sqlx::Error> {
-    let mut tx = tenant::begin(conn, who).await?;
-    let (n, ids) = if q.route == Route::Write {
-        let r = bind(sqlx::query(q.sql), &q.params)
+    let mut tx = begin(conn, who).await?;
+    let write = q.route == Route::Write;
+    // A write's answer is only read when the workload uses what it
+    // returned; otherwise its affected-row count is all that is needed.
+    let (rows, values, seen) = if write && q.keep.is_empty() && q.expect.is_none() {
+        let r = bind::all(sqlx::query(q.sql), &q.params)
             .execute(&mut *tx)
             .await?;
-        (r.rows_affected(), Vec::new())
+        (r.rows_affected(), Vec::new(), None)
     } else {
-        let rows = bind(sqlx::query(q.sql), &q.params)
+        let rows = bind::all(sqlx::query(q.sql), &q.params)
             .fetch_all(&mut *tx)
             .await?;
-        (rows.len() as u64, first_ids(&rows))
+        (
+            rows.len() as u64,
+            kept(&rows, q.keep),
+            holds(&rows, &q.expect),
+        )
     };
     tx.commit().await?;
-    let lsn = if q.route == Route::Write {
+    let lsn = if write {
         Some(
             sqlx::query_scalar::<_, String>("select pg_current_wal_insert_lsn()::text")
                 .fetch_one(&mut *conn)
@@ -594,25 +674,12 @@ async fn execute_as(
     } else {
         None
     };
-    Ok((n, ids, lsn))
-}
-
-/// The ids a journey may follow (a search result it opens next): the first
-/// column, when it is a UUID. The type is checked once per answer rather
-/// than by a failed decode per row (an error value built and thrown away on
-/// every point select).
-fn first_ids(rows: &[sqlx::postgres::PgRow]) -> Vec<Uuid> {
-    use sqlx::{Column, TypeInfo};
-    let is_uuid = rows
-        .first()
-        .and_then(|r| r.columns().first())
-        .is_some_and(|c| c.type_info().name() == "UUID");
-    if !is_uuid {
-        return Vec::new();
-    }
-    rows.iter()
-        .filter_map(|r| r.try_get::<Uuid, _>(0).ok())
-        .collect()
+    Ok(Answer {
+        rows,
+        values,
+        lsn,
+        seen,
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use harness::cli::load::run_load;
 use harness::exit_codes;
+use harness::load::data::Target;
 use harness::load::{self, LoadConfig, LoadResults, Mode, Session};
 
 use crate::support;
@@ -20,8 +21,8 @@ fn small(users: usize, ramp: usize, steady: usize) -> LoadConfig {
         users,
         ramp_secs: ramp,
         steady_secs: steady,
-        think_min_secs: 1.0,
-        think_max_secs: 3.0,
+        think_min_secs: Some(1.0),
+        think_max_secs: Some(3.0),
         tenants: 10,
         scale: 0.2,
         primary_pool: 20,
@@ -62,9 +63,12 @@ async fn smoke_1000_users_pass_every_gate() {
     // two cores with other tests, and what it must prove is the gate path
     // at 1,000 users, not the machine's limit (that is `just load`).
     let mut cfg = small(1000, 5, 25);
-    cfg.think_min_secs = 4.0;
-    cfg.think_max_secs = 8.0;
-    let code = run_load(&cluster, &cfg, true, root.path()).await.unwrap();
+    cfg.think_min_secs = Some(4.0);
+    cfg.think_max_secs = Some(8.0);
+    let portal = Target::reference().unwrap();
+    let code = run_load(&cluster, &cfg, &portal, true, root.path())
+        .await
+        .unwrap();
     let dir = run_dir(root.path());
     let r = results(&dir);
     let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
@@ -75,6 +79,17 @@ async fn smoke_1000_users_pass_every_gate() {
         r.invalid
     );
     let names: Vec<&str> = r.queries.iter().map(|q| q.name.as_str()).collect();
+    // What ran is what the portal's workload file names, and only that.
+    let mut from_file: Vec<&str> = portal
+        .workload
+        .queries
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect();
+    from_file.sort();
+    let mut measured = names.clone();
+    measured.sort();
+    assert_eq!(measured, from_file);
     for q in [
         "search_projects",
         "filter_projects",
@@ -128,17 +143,27 @@ async fn smoke_1000_users_pass_every_gate() {
     assert!(summary.contains("\"verdict\": \"pass\""), "{summary}");
     // Every search term browsing users type finds projects in the
     // generated data (a search that never matches measures nothing).
+    assert_eq!(r.fresh.misses, 0, "every apply was in the list after it");
+    assert!(
+        r.fresh.checks > 0,
+        "the apply -> my_applications pair was checked"
+    );
     let mut c = cluster
         .primary()
-        .with_database(&cfg.database)
+        .with_database(&portal.database(&cfg))
         .connect()
         .await
         .unwrap();
-    for term in harness::load::data::SEARCH_TERMS {
+    let browsing = portal.workload.user("browsing").unwrap();
+    let Some(scenarios::workload::Source::Choice(terms)) = browsing.steps[0].calls[0].params.get(1)
+    else {
+        panic!("the browsing search draws its term from a choice")
+    };
+    for term in terms.iter().map(|t| t.to_text()) {
         let n: i64 = sqlx::query_scalar(
             "select count(*) from projects where search_vector @@ plainto_tsquery('english', $1)",
         )
-        .bind(term)
+        .bind(&term)
         .fetch_one(&mut c)
         .await
         .unwrap();
@@ -153,10 +178,13 @@ async fn an_impossible_p95_fails_the_gate_and_records_the_values() {
     let cluster = support::native().await;
     let root = tempfile::tempdir().unwrap();
     let mut cfg = small(50, 1, 6);
-    cfg.think_min_secs = 0.1;
-    cfg.think_max_secs = 0.3;
+    cfg.think_min_secs = Some(0.1);
+    cfg.think_max_secs = Some(0.3);
     cfg.thresholds.p95_ms = 0.001;
-    let code = run_load(&cluster, &cfg, true, root.path()).await.unwrap();
+    let portal = Target::reference().unwrap();
+    let code = run_load(&cluster, &cfg, &portal, true, root.path())
+        .await
+        .unwrap();
     assert_eq!(code, exit_codes::GATE_FAILED);
     let dir = run_dir(root.path());
     let r = results(&dir);
@@ -206,10 +234,11 @@ fn stall(
 async fn open_model_reports_a_stall_the_closed_model_hides() {
     let cluster = support::native().await;
     let mut cfg = small(20, 1, 12);
-    cfg.think_min_secs = 0.05;
-    cfg.think_max_secs = 0.1;
-    let session = Session::open(&cluster, &cfg, true).await.unwrap();
-    let db = cluster.primary().with_database(&cfg.database);
+    cfg.think_min_secs = Some(0.05);
+    cfg.think_max_secs = Some(0.1);
+    let portal = Target::reference().unwrap();
+    let session = Session::open(&cluster, &cfg, &portal, true).await.unwrap();
+    let db = cluster.primary().with_database(&portal.database(&cfg));
 
     let s = stall(db.clone(), Duration::from_secs(5), Duration::from_secs(3));
     let closed = load::run(&session, &cfg, None).await.unwrap();
@@ -325,4 +354,178 @@ async fn the_load_pool_settles_a_connection_left_mid_transaction() {
     drop(conn);
     pool.close().await;
     cluster.shutdown().await.unwrap();
+}
+
+/// The hand-written ledger app (harness/tests/integration/apps/ledger).
+fn ledger_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/apps/ledger")
+}
+
+/// A second app runs from its folder alone, through the binary: the
+/// ledger's `data.sql` makes its legacy file, the migration moves it, its
+/// `workload.toml` drives 300 users, and the report gates its own named
+/// queries (no Rust was written for the ledger). Its read-your-own-write
+/// pair is checked on every placed order and never misses.
+#[test]
+fn a_second_app_loads_from_its_folder_through_the_binary() {
+    let root = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .env("HARNESS_LOG", "warn")
+        .env_remove("HARNESS_APP")
+        .args(["load", "--app"])
+        .arg(ledger_dir())
+        .args(["--backend", "native", "--durability", "fast"])
+        .args(["--users", "300", "--ramp", "2", "--duration", "8"])
+        .args(["--tenants", "8", "--scale", "1", "--pool", "10"])
+        .arg("--reports-dir")
+        .arg(root.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(exit_codes::OK), "{text}");
+    assert!(text.contains("built from data.sql"), "{text}");
+    let dir = run_dir(root.path());
+    let r = results(&dir);
+    let mut names: Vec<&str> = r.queries.iter().map(|q| q.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "my_order",
+            "order_detail",
+            "order_lines",
+            "place_order",
+            "recent_orders"
+        ]
+    );
+    for q in &names {
+        let g = r.gate(&format!("p95 {q}")).unwrap();
+        assert!(g.passed && g.observed > 0.0, "{g:?}");
+    }
+    assert!(r.gate("error rate").unwrap().passed);
+    assert_eq!(r.goose.as_ref().unwrap().maximum_users, 300);
+    assert!(r.fresh.checks > 0, "placed orders were read back");
+    assert_eq!(r.fresh.misses, 0);
+    let by = |n: &str| r.queries.iter().find(|q| q.name == n).unwrap();
+    assert_eq!(by("place_order").on_replica, 0, "writes go to the primary");
+    assert_eq!(by("recent_orders").on_primary, 0, "reads go to the replica");
+    let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(summary.contains("ledger"), "the title names the app");
+}
+
+/// Copy the ledger folder into `to`, with `edit` applied to its workload.
+fn ledger_copy(to: &Path, edit: impl Fn(String) -> String) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let dest = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                copy(&p, &dest);
+            } else {
+                std::fs::copy(&p, &dest).unwrap();
+            }
+        }
+    }
+    copy(&ledger_dir(), to);
+    let w = to.join("workload.toml");
+    let text = std::fs::read_to_string(&w).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit changed the workload");
+    std::fs::write(&w, edited).unwrap();
+}
+
+/// The read-your-own-write check can fail: a read that does not return
+/// the row just written (here it asks for every other order) counts as a
+/// failed query of kind `ryw-miss`, the misses are in the results, and the
+/// error-rate gate fails the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_that_misses_its_own_write_is_a_ryw_miss() {
+    let cluster = support::native().await;
+    let app = tempfile::tempdir().unwrap();
+    ledger_copy(app.path(), |w| {
+        w.replace(
+            "where account = $1 and id = $2'",
+            "where account = $1 and id <> $2'",
+        )
+    });
+    let target = Target::load(Some(app.path()), None).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut cfg = small(60, 1, 5);
+    cfg.tenants = 5;
+    cfg.scale = 1.0;
+    cfg.mix = [("seller".to_string(), 1)].into();
+    let code = run_load(&cluster, &cfg, &target, true, root.path())
+        .await
+        .unwrap();
+    assert_eq!(code, exit_codes::GATE_FAILED);
+    let r = results(&run_dir(root.path()));
+    let read = r.queries.iter().find(|q| q.name == "my_order").unwrap();
+    let misses = read.errors.get(scenarios::RYW_MISS).copied().unwrap_or(0);
+    assert!(misses > 0 && misses == read.failed, "{read:?}");
+    assert_eq!(r.fresh.misses, misses);
+    assert!(!r.gate("error rate").unwrap().passed);
+}
+
+/// A workload that does not fit the database is refused before any user
+/// starts, with every problem named: a column the SQL does not return, a
+/// value that cannot be bound as the parameter's type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_that_does_not_fit_the_schema_is_refused_with_every_problem() {
+    let cluster = support::native().await;
+    let app = tempfile::tempdir().unwrap();
+    ledger_copy(app.path(), |w| {
+        w.replace(
+            "{ returned = \"recent_orders\", column = \"id\" }] },\n  { query = \"order_lines\"",
+            "{ returned = \"recent_orders\", column = \"ident\" }] },\n  { query = \"order_lines\"",
+        )
+        .replace("{ int = [0, 999] },", "\"many\",")
+    });
+    let target = Target::load(Some(app.path()), None).unwrap();
+    let cfg = small(10, 1, 2);
+    let e = match Session::open(&cluster, &cfg, &target, true).await {
+        Ok(_) => panic!("the workload was accepted"),
+        Err(e) => format!("{:#}", anyhow::Error::from(e)),
+    };
+    assert!(e.contains("2 problem(s)"), "{e}");
+    assert!(
+        e.contains("query \"recent_orders\" has no column \"ident\""),
+        "{e}"
+    );
+    assert!(e.contains("many cannot be bound as i32"), "{e}");
+}
+
+/// The worked example of docs/load.md runs as written: on the ledger's
+/// folder, the example as its `workload.toml` passes a short load with
+/// its three named queries measured and its read-your-own-write pair
+/// checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_workload_example_runs_as_written() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/load.md"))
+            .unwrap();
+    let section = &doc[doc.find("## `workload.toml`").expect("the section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let cluster = support::native().await;
+    let app = tempfile::tempdir().unwrap();
+    ledger_copy(app.path(), |_| example.to_string());
+    let target = Target::load(Some(app.path()), None).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut cfg = small(40, 1, 4);
+    cfg.tenants = 4;
+    cfg.scale = 1.0;
+    let code = run_load(&cluster, &cfg, &target, true, root.path())
+        .await
+        .unwrap();
+    let r = results(&run_dir(root.path()));
+    assert_eq!(code, exit_codes::OK, "{:?}", r.gates);
+    let mut names: Vec<&str> = r.queries.iter().map(|q| q.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["my_order", "order_detail", "place_order"]);
+    assert!(r.fresh.checks > 0 && r.fresh.misses == 0, "{:?}", r.fresh);
 }

@@ -595,83 +595,108 @@ $$;
     out
 }
 
-#[derive(Serialize)]
-struct Workload {
-    #[serde(rename = "query")]
-    queries: Vec<Query>,
-    #[serde(rename = "user")]
-    users: Vec<UserKind>,
+/// A TOML basic string (quotes and backslashes escaped).
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
 }
 
-#[derive(Serialize)]
-struct Query {
-    name: String,
-    sql: String,
-    params: Vec<Param>,
-    replica_safe: bool,
-}
-
-#[derive(Serialize)]
-struct Param {
-    sample: String,
-}
-
-#[derive(Serialize)]
-struct UserKind {
-    name: String,
-    weight: u32,
-    steps: Vec<String>,
-}
-
+/// A `workload.toml` in the format `harness load` reads (docs/load.md): a
+/// sample of keys per tenant table, one read by key per tenant table, and
+/// one kind of user that reads them all. Enough for `init` then
+/// `load --from FILE` to run; the real queries are the user's to write.
 pub fn workload_toml(draft: &Draft) -> Result<String, InitError> {
     let tenant_tables: Vec<&DraftTable> = draft
         .tables
         .iter()
         .filter(|t| matches!(t.link, Link::Root | Link::Tenant))
         .collect();
-    let tables: Vec<&DraftTable> = if tenant_tables.is_empty() {
-        draft.tables.iter().collect()
-    } else {
+    let tenanted = !tenant_tables.is_empty();
+    let tables: Vec<&DraftTable> = if tenanted {
         tenant_tables
+    } else {
+        draft.tables.iter().collect()
     };
-    let queries: Vec<Query> = tables
-        .iter()
-        .map(|t| {
-            let key = quote(&t.map.key().target);
-            let name = quote(&t.map.name);
-            Query {
-                name: format!("{}_by_key", t.map.name),
-                sql: format!("select * from {name} where {key} = $1"),
-                params: vec![Param {
-                    sample: format!("select {key} from {name} limit 100"),
-                }],
-                replica_safe: true,
-            }
-        })
-        .collect();
-    let workload = Workload {
-        users: vec![UserKind {
-            name: "reader".into(),
-            weight: 1,
-            steps: queries.iter().map(|q| q.name.clone()).collect(),
-        }],
-        queries,
+    let column = quote(&draft.app.tenant.column);
+    let root = tables.iter().find(|t| matches!(t.link, Link::Root));
+    let tenants = match (root, tables.first()) {
+        (Some(r), _) => format!(
+            "select {key} from {name} order by {key}",
+            key = quote(&r.map.key().target),
+            name = quote(&r.map.name)
+        ),
+        (None, Some(t)) if tenanted => format!(
+            "select {column}, count(*) from {} group by {column} order by {column}",
+            quote(&t.map.name)
+        ),
+        // No tenant column: one tenant stands for the whole database.
+        _ => "select 'all'".to_string(),
     };
     let mut out = comment(
-        "workload.toml: the load mix. A SKELETON drafted by `harness init`: one
-read by key per tenant table and one kind of user that runs them all. Replace
-it with the queries your app really sends and the users it really has.
-
-[[query]]   name; sql with $1, $2 ...; params: one per $n, each drawn from the
-            rows of a `sample` query; replica_safe: may run on the replica
-[[user]]    a kind of user: name, weight (share of the users), steps (query
-            names, run in order, in a loop)
-
-No stage reads this file yet.",
+        "workload.toml: the load `harness load --app DIR --from FILE` runs. A
+SKELETON drafted by `harness init`: a sample of keys and one read by key per
+tenant table, and one kind of user that runs them. Replace it with the
+queries your app really sends and the users it really has (docs/load.md
+has the format: samples, parameters, routes, read-your-own-write pairs).",
         "# ",
     );
     out.push('\n');
-    out.push_str(&toml::to_string(&workload).map_err(toml_err("workload.toml"))?);
+    out.push_str(&format!(
+        "# The tenants users are drawn from: the tenant id, and how many rows it has.\ntenants = {}\n",
+        toml_str(&tenants)
+    ));
+    out.push_str("think = [1.0, 3.0]\n");
+    let mut steps = String::new();
+    for t in &tables {
+        let key = quote(&t.map.key().target);
+        let name = quote(&t.map.name);
+        let query = format!("{}_by_key", t.map.name);
+        let (sql, params) = match t.link {
+            Link::Root => (
+                format!("select * from {name} where {key} = $1"),
+                "[{ tenant = true }]".to_string(),
+            ),
+            _ => {
+                let filter = if tenanted {
+                    format!("where {column} = $1 ")
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "\n[[sample]]\nname = {}\nsql = {}\n",
+                    toml_str(&t.map.name),
+                    toml_str(&format!(
+                        "select {key} from {name} {filter}order by {key} limit 100"
+                    ))
+                ));
+                if tenanted {
+                    (
+                        format!("select * from {name} where {column} = $1 and {key} = $2"),
+                        format!(
+                            "[{{ tenant = true }}, {{ sample = {} }}]",
+                            toml_str(&t.map.name)
+                        ),
+                    )
+                } else {
+                    (
+                        format!("select * from {name} where {key} = $1"),
+                        format!("[{{ sample = {} }}]", toml_str(&t.map.name)),
+                    )
+                }
+            }
+        };
+        out.push_str(&format!(
+            "\n[[query]]\nname = {}\nroute = \"read\"\nsql = {}\nparams = {params}\n",
+            toml_str(&query),
+            toml_str(&sql)
+        ));
+        steps.push_str(&format!(
+            "\n[[user.step]]\nname = {}\nweight = 1\ncalls = [{}]\n",
+            toml_str(&format!("read {}", t.map.name)),
+            toml_str(&query)
+        ));
+    }
+    out.push_str("\n[[user]]\nname = \"reader\"\nweight = 1\n");
+    out.push_str(&steps);
     Ok(out)
 }
 

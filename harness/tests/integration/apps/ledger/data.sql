@@ -1,8 +1,8 @@
--- A small sample ledger (see harness/engine/src/app/sample.rs): every
--- tenant (account) gets orders, some with a parent order of the same
--- account, two lines per order and an attachment on every third order.
--- Values derive from row numbers and the seed, so the file is the same
--- for the same parameters.
+-- A small sample ledger (see harness/engine/src/app/sample.rs), used by the
+-- prove-rls and load tests: every tenant (account) gets orders, some with
+-- a parent order of the same account, two lines per order and an
+-- attachment on every third order. Values derive from row numbers and the
+-- seed, so the file is the same for the same parameters.
 with recursive n(i) as (
     select 1 union all select i + 1 from n where i < (select tenants from harness_params)
 )
