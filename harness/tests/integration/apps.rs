@@ -552,5 +552,38 @@ async fn every_shipped_app_folder_with_sample_data_goes_through_the_pipeline() {
             .arg("--reports")
             .arg(&reports));
         assert_eq!(code, exit_codes::OK, "{name}: prove-rls: {out}");
+        // A short load from the folder alone (its workload.toml, its own
+        // sample data in a cluster of its own), gated at 50 ms.
+        if folder.join("workload.toml").is_file() {
+            let reports = dir.path().join(format!("{name}-load"));
+            let (code, out) = run(harness_bin()
+                .args(["load", "--app"])
+                .arg(&folder)
+                .args(["--backend", "native", "--durability", "fast"])
+                .args(["--users", "200", "--ramp", "2", "--duration", "10"])
+                .args(["--think", "0.2-0.5", "--tenants", "12", "--scale", "1"])
+                .args(["--pool", "10", "--p95-ms", "50", "--reports-dir"])
+                .arg(&reports));
+            assert_eq!(code, exit_codes::OK, "{name}: load: {out}");
+            let run_dir = std::fs::read_dir(&reports)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.is_dir())
+                .expect("a run folder");
+            let results: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(run_dir.join("results.json")).unwrap(),
+            )
+            .unwrap();
+            let queries = results["queries"].as_array().unwrap();
+            let called = queries
+                .iter()
+                .filter(|q| q["count"].as_u64().unwrap_or(0) > 0)
+                .count();
+            assert!(
+                called * 4 >= queries.len() * 3,
+                "{name}: most named queries ran: {called} of {}",
+                queries.len()
+            );
+        }
     }
 }
