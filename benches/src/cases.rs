@@ -115,7 +115,7 @@ impl Query {
             Query::ProjectDetail | Query::PointSelect => query.bind(p.company).bind(p.project),
             Query::MyApplications => query.bind(p.company).bind(p.applicant),
             Query::ProjectsWithStats => query.bind(p.company),
-            Query::SearchApplicants => query.bind(p.company).bind(&p.applicant_word),
+            Query::SearchApplicants => query.bind(&p.applicant_word),
             Query::PendingApplications => query.bind(p.company).bind(p.project).bind(50i64),
             Query::Apply => query
                 .bind(Uuid::new_v4())

@@ -299,7 +299,11 @@ pub async fn run_load(
         cfg.steady_secs,
         dir.display()
     );
-    let results = load::run(&session, cfg, Some(&dir)).await?;
+    let mut results = load::run(&session, cfg, Some(&dir)).await?;
+    if !cfg.skip_rls_price {
+        eprintln!("harness: measuring what row-level security costs each named query");
+        results.rls_price = load::price::measure(&session, &results).await;
+    }
     results.print();
     results.fill(&mut run);
     std::fs::write(

@@ -124,6 +124,9 @@ pub struct LoadConfig {
     /// `database` in `app.toml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// Skip re-running each named query after the load to measure what
+    /// row-level security costs it (`load::price`).
+    pub skip_rls_price: bool,
 }
 
 impl Default for LoadConfig {
@@ -149,6 +152,7 @@ impl Default for LoadConfig {
             scale: 1.0,
             seed: 42,
             database: None,
+            skip_rls_price: false,
         }
     }
 }

@@ -17,7 +17,9 @@
 //! 5. [`sampler`] (database counters every few seconds) and [`health`]
 //!    (generator CPU, scheduling lag, memory) watch the run.
 //! 6. [`gates`] judge it; [`results`] hold every figure and fill the report.
-//! 7. [`capacity`] repeats 4-6 at growing user counts to find the knee;
+//! 7. [`price`] re-runs each named query's heaviest call as the app role
+//!    and unbound: what row-level security costs it, and why.
+//! 8. [`capacity`] repeats 4-6 at growing user counts to find the knee;
 //!    [`pgbench`] compares the transport with `pgbench -S`.
 //!
 //! Which mode gates: `harness load` gates the mode it runs. The default is
@@ -36,6 +38,7 @@ pub mod histogram;
 pub mod open;
 pub mod pgbench;
 pub mod pool;
+pub mod price;
 pub mod results;
 pub mod sampler;
 pub mod transport;
@@ -112,6 +115,8 @@ pub struct Session {
     pub database: String,
     /// The app whose workload runs (its `app.toml` name).
     pub app: String,
+    /// The role the app's queries run as (`roles.app`).
+    pub app_role: String,
     /// Rows written by this session (0 when the data was there).
     pub rows_generated: u64,
     pub notes: Vec<String>,
@@ -201,6 +206,7 @@ impl Session {
             replica,
             database,
             app: target.app.toml.name.clone(),
+            app_role: roles.app.clone(),
             rows_generated,
             notes,
         })
@@ -362,6 +368,7 @@ pub async fn run(
         peak_memory_mib: health::peak_rss_mib(),
         gates,
         invalid,
+        rls_price: Vec::new(),
         notes,
     })
 }

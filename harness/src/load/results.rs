@@ -45,6 +45,9 @@ pub struct LoadResults {
     pub peak_memory_mib: f64,
     pub gates: Vec<Gate>,
     pub invalid: Vec<String>,
+    /// What row-level security costs each named query ([`super::price`]).
+    #[serde(default)]
+    pub rls_price: Vec<super::price::QueryPrice>,
     /// What the run did not do as configured, and why.
     pub notes: Vec<String>,
 }
@@ -235,6 +238,7 @@ impl LoadResults {
             f.misses.to_string(),
         ]);
         run.table(t);
+        self.fill_rls_price(run);
         if !self.sampled.top_statements.is_empty() {
             let mut t = Table::new(
                 "Top statements by time (pg_stat_statements, steady state)",
@@ -364,6 +368,75 @@ impl LoadResults {
         }
         for r in &self.invalid {
             eprintln!("  INVALID: {r}");
+        }
+        for q in &self.rls_price {
+            let p = &q.price;
+            if let (Some(flag), Some(reason)) = (&p.flag, &p.reason) {
+                let share = match (&q.server, q.share_pct) {
+                    (Some(s), Some(pct)) => format!(", {pct:.0} % of the {s}'s statement time"),
+                    _ => String::new(),
+                };
+                eprintln!("  RLS {flag}: {}{share}: {reason}", p.name);
+                if let Some(fix) = &p.fix {
+                    eprintln!("    fix: {fix}");
+                }
+            }
+        }
+    }
+
+    /// The price-of-RLS table and a note per flagged query.
+    fn fill_rls_price(&self, run: &mut Run) {
+        if self.rls_price.is_empty() {
+            return;
+        }
+        let mut t = Table::new(
+            "The price of row-level security per named query (its heaviest call, re-run on the primary)",
+            [
+                "query",
+                "as app ms",
+                "unbound ms",
+                "ratio",
+                "indexes lost",
+                "server share %",
+                "flag",
+            ],
+        )
+        .in_section("load");
+        for q in &self.rls_price {
+            let p = &q.price;
+            let lost: Vec<&str> = p.lost.iter().map(|l| l.index.as_str()).collect();
+            t.row([
+                p.name.clone(),
+                format!("{:.3}", p.app_ms),
+                format!("{:.3}", p.unbound_ms),
+                f1(p.ratio()),
+                lost.join(", "),
+                match (&q.server, q.share_pct) {
+                    (Some(s), Some(pct)) => format!("{pct:.0} ({s})"),
+                    _ => String::new(),
+                },
+                p.flag
+                    .clone()
+                    .or_else(|| p.error.as_ref().map(|e| format!("not measured: {e}")))
+                    .unwrap_or_default(),
+            ]);
+        }
+        run.table(t);
+        for q in &self.rls_price {
+            let p = &q.price;
+            if let (Some(flag), Some(reason)) = (&p.flag, &p.reason) {
+                let share = match (&q.server, q.share_pct) {
+                    (Some(s), Some(pct)) => {
+                        format!(" It took {pct:.0} % of the {s}'s statement time in this run.")
+                    }
+                    _ => String::new(),
+                };
+                run.note(format!(
+                    "RLS {flag} on {}: {reason}.{share} Fix: {}",
+                    p.name,
+                    p.fix.as_deref().unwrap_or("")
+                ));
+            }
         }
     }
 }

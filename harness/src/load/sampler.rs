@@ -70,6 +70,10 @@ pub struct TopStatement {
 pub struct Sampled {
     pub samples: Vec<Sample>,
     pub top_statements: Vec<TopStatement>,
+    /// All statement time per server over the steady state, ms (the
+    /// denominator of a statement's share).
+    #[serde(default)]
+    pub statement_ms: std::collections::BTreeMap<String, f64>,
     /// Steady-state tick lag p99, ms.
     pub tick_lag_p99_ms: f64,
     /// Steady-state generator CPU share (mean of samples).
@@ -332,6 +336,9 @@ pub fn start(
                 if let Ok(after) = statements(rc).await {
                     top.extend(statement_delta("replica", &b, &after));
                 }
+            }
+            for t in &top {
+                *out.statement_ms.entry(t.server.clone()).or_default() += t.total_ms;
             }
             top.sort_by(|x, y| y.total_ms.total_cmp(&x.total_ms));
             top.truncate(10);

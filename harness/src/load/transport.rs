@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scenarios::common::{error_kind, BoxFut, Outcome};
-use scenarios::{bind, value, Context, Executor, Query, Route, Server, Value, RYW_MISS};
+use scenarios::{bind, value, Context, Executor, Param, Query, Route, Server, Value, RYW_MISS};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
@@ -99,13 +99,50 @@ pub struct FreshStats {
 #[derive(Default)]
 pub struct Recorder {
     queries: Mutex<BTreeMap<&'static str, Arc<QueryStats>>>,
+    /// Per named query, the successful call with the largest answer (the
+    /// heaviest tenant seen): what [`crate::rls::price`] re-runs after the
+    /// load to show what row-level security costs that query.
+    examples: Mutex<BTreeMap<&'static str, Example>>,
     /// Every named query's total latency together.
     pub all: Histogram,
     pub all_pool_wait: Histogram,
     pub fresh: FreshStats,
 }
 
+/// One real call of a named query: who made it and with what arguments
+/// (as SQL literal text; `None` is NULL).
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub sql: &'static str,
+    pub settings: Vec<(String, String)>,
+    pub args: Vec<Option<String>>,
+    pub rows: u64,
+}
+
 impl Recorder {
+    /// Keep `q` as `name`'s example when its answer is the largest so far.
+    fn offer_example(&self, who: &Context, q: &Query, rows: u64) {
+        let mut m = self.examples.lock().unwrap_or_else(|p| p.into_inner());
+        if m.get(q.name).is_some_and(|e| e.rows >= rows) {
+            return;
+        }
+        m.insert(
+            q.name,
+            Example {
+                sql: q.sql,
+                settings: who.settings.to_vec(),
+                args: q.params.iter().map(param_text).collect(),
+                rows,
+            },
+        );
+    }
+
+    /// The example call of every named query that succeeded at least once.
+    pub fn examples(&self) -> Vec<(&'static str, Example)> {
+        let m = self.examples.lock().unwrap_or_else(|p| p.into_inner());
+        m.iter().map(|(k, v)| (*k, v.clone())).collect()
+    }
+
     pub fn stats(&self, name: &'static str) -> Arc<QueryStats> {
         let mut m = self.queries.lock().unwrap_or_else(|p| p.into_inner());
         m.entry(name).or_default().clone()
@@ -499,6 +536,9 @@ impl Transport {
                 match r {
                     Ok(a) => {
                         conn.done();
+                        if let Some(who) = who {
+                            self.recorder.offer_example(who, &q, a.rows);
+                        }
                         out.rows = a.rows;
                         out.values = a.values;
                         if a.lsn.is_some() {
@@ -691,5 +731,63 @@ mod tests {
         assert!(parse_lsn("0/16B3748").unwrap() < parse_lsn("1/0").unwrap());
         assert!(parse_lsn("0/FF").unwrap() > parse_lsn("0/F").unwrap());
         assert_eq!(parse_lsn("junk"), None);
+    }
+}
+
+/// A bound parameter as the text of a SQL literal the server can read as
+/// the parameter's type (`None` for NULL): arrays in PostgreSQL's array
+/// syntax, every element quoted.
+pub fn param_text(p: &Param) -> Option<String> {
+    fn array<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+        let quoted: Vec<String> = items
+            .iter()
+            .map(|i| format!("\"{}\"", f(i).replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
+        format!("{{{}}}", quoted.join(","))
+    }
+    Some(match p {
+        Param::Null(_) => return None,
+        Param::Uuid(u) => u.to_string(),
+        Param::Text(t) => t.clone(),
+        Param::I16(i) => i.to_string(),
+        Param::I32(i) => i.to_string(),
+        Param::I64(i) => i.to_string(),
+        Param::F32(f) => f.to_string(),
+        Param::F64(f) => f.to_string(),
+        Param::Bool(b) => b.to_string(),
+        Param::UuidArray(v) => array(v, |u| u.to_string()),
+        Param::TextArray(v) => array(v, |t| t.clone()),
+        Param::I16Array(v) => array(v, |i| i.to_string()),
+        Param::I32Array(v) => array(v, |i| i.to_string()),
+        Param::I64Array(v) => array(v, |i| i.to_string()),
+        Param::F32Array(v) => array(v, |f| f.to_string()),
+        Param::F64Array(v) => array(v, |f| f.to_string()),
+        Param::BoolArray(v) => array(v, |b| b.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod param_text_tests {
+    use super::*;
+
+    #[test]
+    fn arrays_quote_every_element_and_null_is_none() {
+        assert_eq!(
+            param_text(&Param::TextArray(vec![
+                "a,b".into(),
+                "say \"hi\"".into(),
+                "back\\slash".into()
+            ])),
+            Some(r#"{"a,b","say \"hi\"","back\\slash"}"#.to_string())
+        );
+        assert_eq!(
+            param_text(&Param::I64Array(vec![1, 2])),
+            Some(r#"{"1","2"}"#.into())
+        );
+        assert_eq!(param_text(&Param::I64(-3)), Some("-3".into()));
+        assert_eq!(
+            param_text(&Param::Null(scenarios::value::PgType::of("int8").unwrap())),
+            None
+        );
     }
 }

@@ -128,6 +128,28 @@ async fn smoke_1000_users_pass_every_gate() {
         .samples
         .iter()
         .any(|s| s.steady && s.replica_tps > 0.0));
+    // The price of RLS: every named query re-run as portal_app and
+    // unbound; none loses an index to RLS, because the applicant search
+    // goes through the definer function of 0103 (the same run with the
+    // plain query flags it: rls_price::a_search_that_loses_its_index...).
+    let priced: Vec<&str> = r.rls_price.iter().map(|p| p.price.name.as_str()).collect();
+    for q in names.iter().filter(|q| by(q).count > by(q).failed) {
+        assert!(priced.contains(q), "{q} was not priced: {priced:?}");
+    }
+    for p in &r.rls_price {
+        // A replayed insert of a fresh key conflicts with its real call.
+        let replayed = p
+            .price
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("replayed"));
+        assert!(p.price.error.is_none() || replayed, "{p:?}");
+        assert!(
+            p.price.error.is_none() || p.price.name == "contact_form",
+            "{p:?}"
+        );
+        assert_ne!(p.price.flag.as_deref(), Some("rls-costs-index"), "{p:?}");
+    }
     // goose's HTML report needs a CDN: not kept (the run's own report draws offline).
     assert!(!dir.join("goose.html").exists(), "goose.html is not kept");
     for f in [

@@ -120,7 +120,14 @@ pub async fn measure(
                 flag: None,
                 reason: None,
                 fix: None,
-                error: Some(e.to_string()),
+                error: Some(match &e {
+                    sqlx::Error::Database(d) if d.code().as_deref() == Some("23505") => {
+                        "not measured: a write replayed with the key its real call already \
+                         inserted"
+                            .to_string()
+                    }
+                    _ => e.to_string(),
+                }),
             },
         });
     }
@@ -199,21 +206,24 @@ pub fn judge(p: &mut Price, who: &ActingAs) {
         .first()
         .map(|(n, _)| n.as_str())
         .unwrap_or("the tenant setting");
-    if !p.lost.is_empty() {
-        let what: Vec<String> = p
-            .lost
+    // An index lost to a condition that is not leakproof is RLS's doing by
+    // construction; one lost without such an operator is a plan the
+    // planner chose for other reasons (row estimates), judged by time.
+    let leaky: Vec<&LostIndex> = p
+        .lost
+        .iter()
+        .filter(|l| !l.not_leakproof.is_empty())
+        .collect();
+    if !leaky.is_empty() {
+        let what: Vec<String> = leaky
             .iter()
             .map(|l| {
-                if l.not_leakproof.is_empty() {
-                    format!("{} on {}", l.index, l.table)
-                } else {
-                    format!(
-                        "{} on {} (its operator {} is not leakproof)",
-                        l.index,
-                        l.table,
-                        l.not_leakproof.join(", ")
-                    )
-                }
+                format!(
+                    "{} on {} (its operator {} is not leakproof)",
+                    l.index,
+                    l.table,
+                    l.not_leakproof.join(", ")
+                )
             })
             .collect();
         p.flag = Some("rls-costs-index".into());
@@ -236,17 +246,28 @@ pub fn judge(p: &mut Price, who: &ActingAs) {
              checked it cannot raise an error that depends on the row"
         ));
     } else if p.ratio() >= SLOW_RATIO && p.app_ms - p.unbound_ms >= SLOW_DELTA_MS {
+        let changed = if p.lost.is_empty() {
+            "with the same indexes".to_string()
+        } else {
+            let names: Vec<&str> = p.lost.iter().map(|l| l.index.as_str()).collect();
+            format!(
+                "with a different plan (no longer using {})",
+                names.join(", ")
+            )
+        };
         p.flag = Some("rls-slower".into());
         p.reason = Some(format!(
-            "{:.2} ms under RLS against {:.2} ms without ({:.1}x) with the same indexes: the \
-             policy's predicate is evaluated per row (a subquery or function in the policy)",
+            "{:.2} ms under RLS against {:.2} ms without ({:.1}x) {changed}: the policy's \
+             predicate is evaluated per row (a subquery or function in the policy) or changes \
+             the planner's row estimates",
             p.app_ms,
             p.unbound_ms,
             p.ratio()
         ));
         p.fix = Some(
             "wrap the policy's context calls in a scalar subselect `(select ...)` so they run \
-             once per statement, and index the columns the policy's subqueries filter on"
+             once per statement, index the columns the policy's subqueries filter on, and \
+             compare the two plans (EXPLAIN as the app role and as the owner)"
                 .into(),
         );
     }
@@ -419,6 +440,24 @@ mod tests {
         assert!(reason.contains("docs_search") && reason.contains("@@ (ts_match_vq)"));
         assert!(reason.contains("200.0x"), "{reason}");
         assert!(p.fix.unwrap().contains("current_setting('x.tenant', true)"));
+    }
+
+    #[test]
+    fn an_index_lost_without_a_leaky_operator_is_judged_by_time_alone() {
+        let lost = || {
+            vec![LostIndex {
+                index: "orders_key".into(),
+                table: "orders".into(),
+                not_leakproof: vec![],
+            }]
+        };
+        let mut p = price(1.35, 0.81, lost());
+        judge(&mut p, &who());
+        assert_eq!(p.flag, None, "a different plan, 1.7x: not flagged");
+        let mut p = price(12.0, 2.0, lost());
+        judge(&mut p, &who());
+        assert_eq!(p.flag.as_deref(), Some("rls-slower"));
+        assert!(p.reason.unwrap().contains("no longer using orders_key"));
     }
 
     #[test]
