@@ -103,30 +103,32 @@ mod tests {
 
     #[test]
     fn a_query_finds_its_statement_and_share_by_its_collapsed_text() {
-        let mut r = LoadResults::default();
-        r.sampled = Sampled {
-            top_statements: vec![
-                TopStatement {
-                    server: "replica".into(),
-                    query: "select a from t where x = $1".into(),
-                    calls: 10,
-                    total_ms: 75.0,
-                    mean_ms: 7.5,
-                },
-                TopStatement {
-                    server: "primary".into(),
-                    query: "select a from t where x = $1".into(),
-                    calls: 1,
-                    total_ms: 5.0,
-                    mean_ms: 5.0,
-                },
-            ],
-            statement_ms: [
-                ("replica".to_string(), 100.0),
-                ("primary".to_string(), 50.0),
-            ]
-            .into_iter()
-            .collect(),
+        let r = LoadResults {
+            sampled: Sampled {
+                top_statements: vec![
+                    TopStatement {
+                        server: "replica".into(),
+                        query: "select a from t where x = $1".into(),
+                        calls: 10,
+                        total_ms: 75.0,
+                        mean_ms: 7.5,
+                    },
+                    TopStatement {
+                        server: "primary".into(),
+                        query: "select a from t where x = $1".into(),
+                        calls: 1,
+                        total_ms: 5.0,
+                        mean_ms: 5.0,
+                    },
+                ],
+                statement_ms: [
+                    ("replica".to_string(), 100.0),
+                    ("primary".to_string(), 50.0),
+                ]
+                .into_iter()
+                .collect(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let (server, pct) = share(&r, "select a\n  from t\n where x = $1");
