@@ -9,7 +9,7 @@ use std::str::FromStr;
 use clap::Args;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::app::{literal, quote, App};
+use crate::app::{quote, App};
 use crate::cluster::{BackendKind, Cluster};
 use crate::config::HarnessConfig;
 use crate::exit_codes;
@@ -72,12 +72,7 @@ async fn resolve(t: &TargetArgs, app: &App, file: &HarnessConfig) -> anyhow::Res
     // A harness-started cluster: create the app's database.
     let db = &app.toml.database;
     let mut admin = ep.connect().await?;
-    let exists: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "select exists (select 1 from pg_database where datname = {})",
-        literal(db)
-    )))
-    .fetch_one(&mut admin)
-    .await?;
+    let exists = super::database_exists(&mut admin, db).await?;
     if !exists {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "create database {}",

@@ -257,3 +257,14 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Whether `db` exists on the server `admin` is connected to.
+pub(crate) async fn database_exists(
+    admin: &mut sqlx::PgConnection,
+    db: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+        .bind(db)
+        .fetch_one(admin)
+        .await
+}

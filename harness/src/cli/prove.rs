@@ -27,7 +27,7 @@ use sqlx::postgres::PgConnectOptions;
 use super::migrate::AppArgs;
 use super::rls::Format;
 use super::{BadInput, ClusterArgs};
-use crate::app::{literal, quote, sample, App};
+use crate::app::{quote, sample, App};
 use crate::cluster::{external::guard_disposable, Cluster};
 use crate::config::HarnessConfig;
 use crate::exit_codes;
@@ -257,12 +257,7 @@ async fn own_cluster(
     let ep = cluster.primary().clone();
     let db = &app.toml.database;
     let mut admin = ep.connect().await?;
-    let exists: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "select exists (select 1 from pg_database where datname = {})",
-        literal(db)
-    )))
-    .fetch_one(&mut admin)
-    .await?;
+    let exists = super::database_exists(&mut admin, db).await?;
     if exists {
         return Err(BadInput(format!(
             "database {db} already exists on this cluster; prove-rls loads its own data into a new one (use --url for a database that exists)"
