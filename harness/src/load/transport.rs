@@ -786,7 +786,7 @@ mod param_text_tests {
         );
         assert_eq!(param_text(&Param::I64(-3)), Some("-3".into()));
         assert_eq!(
-            param_text(&Param::Null(scenarios::value::PgType::of("int8").unwrap())),
+            param_text(&Param::Null(scenarios::value::PgType::of("INT8").unwrap())),
             None
         );
     }
