@@ -74,10 +74,10 @@ pub async fn measure(session: &Session, results: &LoadResults) -> Vec<QueryPrice
 /// The server where `sql` took the most statement time, and its share.
 fn share(results: &LoadResults, sql: &str) -> (Option<String>, Option<f64>) {
     let s = &results.sampled;
-    let key: String = collapse(sql).chars().take(160).collect();
+    let ours = shape(sql);
     s.top_statements
         .iter()
-        .filter(|t| t.query == key)
+        .filter(|t| same_statement(&ours, &t.query))
         .max_by(|a, b| a.total_ms.total_cmp(&b.total_ms))
         .map(|t| {
             let total = s.statement_ms.get(&t.server).copied().unwrap_or(0.0);
@@ -91,9 +91,62 @@ fn share(results: &LoadResults, sql: &str) -> (Option<String>, Option<f64>) {
         .unwrap_or((None, None))
 }
 
-/// Whitespace runs as one space, as the sampler reads statement texts.
-fn collapse(sql: &str) -> String {
-    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Whether `theirs` (pg_stat_statements' text: constants replaced by `$n`,
+/// whitespace collapsed, cut at 160 characters) is the statement `ours`
+/// (already [`shape`]d).
+fn same_statement(ours: &str, theirs: &str) -> bool {
+    let mut t = shape(theirs);
+    if theirs.chars().count() >= 160 {
+        // Cut mid-token: compare up to the last whole word.
+        let keep = t.rfind(' ').unwrap_or(0);
+        t.truncate(keep);
+    }
+    !t.is_empty() && ours.starts_with(&t)
+}
+
+/// A statement's text with whitespace runs as one space and every
+/// parameter, string literal and number as `?`, so the text sent and the
+/// text pg_stat_statements keeps (which numbers constants as parameters)
+/// compare equal.
+fn shape(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    let mut prev_word = false;
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            while let Some(d) = chars.next() {
+                if d == '\'' {
+                    if chars.peek() == Some(&'\'') {
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+            }
+            out.push('?');
+            prev_word = false;
+        } else if c == '$' && chars.peek().is_some_and(char::is_ascii_digit)
+            || c.is_ascii_digit() && !prev_word
+        {
+            while chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_digit() || *d == '.')
+            {
+                chars.next();
+            }
+            out.push('?');
+            prev_word = false;
+        } else if c.is_whitespace() {
+            if !out.ends_with(' ') && !out.is_empty() {
+                out.push(' ');
+            }
+            prev_word = false;
+        } else {
+            prev_word = c.is_alphanumeric() || c == '_';
+            out.push(c);
+        }
+    }
+    out.trim_end().to_string()
 }
 
 #[cfg(test)]
@@ -135,5 +188,25 @@ mod tests {
         assert_eq!(server.as_deref(), Some("replica"));
         assert_eq!(pct, Some(75.0));
         assert_eq!(share(&r, "select b from t"), (None, None));
+    }
+
+    #[test]
+    fn constants_numbered_by_pg_stat_statements_still_match() {
+        let sql = "select p.id from projects p\n where p.company_id = $1 and p.location ilike '%' || $2 || '%'\n limit 25";
+        let theirs = "select p.id from projects p where p.company_id = $1 and p.location ilike $3 || $2 || $4 limit $5";
+        assert!(same_statement(&shape(sql), theirs));
+        assert!(!same_statement(
+            &shape(sql),
+            "select p.id from projects q where q.x = $1"
+        ));
+        // Cut at 160 characters in the middle of a word.
+        let long = format!("select {} from t where a = $1", "c1, ".repeat(40));
+        let cut: String = long.replace("\n", " ").chars().take(160).collect();
+        assert!(same_statement(&shape(&long), &cut));
+        // Names with digits are names, not numbers.
+        assert_eq!(
+            shape("select c1 from t2 where x = 10"),
+            "select c1 from t2 where x = ?"
+        );
     }
 }
