@@ -206,8 +206,9 @@ pub async fn prepare(
 }
 
 /// Make or take the legacy file and migrate it into `primary` with
-/// verification. Any rejected row or digest mismatch is an error: a load
-/// on data the migration could not carry would measure something else.
+/// verification. Rows the mapping refuses are counted and left out; a
+/// stopped migration or a digest mismatch is an error: a load on data the
+/// migration could not carry would measure something else.
 async fn fill(
     primary: &Endpoint,
     database: &str,

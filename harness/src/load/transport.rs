@@ -73,6 +73,33 @@ pub struct QueryStats {
     pub on_primary: AtomicU64,
     pub on_replica: AtomicU64,
     pub errors: Mutex<BTreeMap<String, u64>>,
+    /// The successful call with the largest answer (the heaviest tenant
+    /// seen): what [`crate::load::price`] re-runs after the load to show
+    /// what row-level security costs this query. Not reset with the rest.
+    example: Mutex<Option<Example>>,
+    /// That call's rows plus one (0: none yet), read without the lock so
+    /// the common call, no larger than the example, costs one atomic load.
+    example_rows: AtomicU64,
+}
+
+impl QueryStats {
+    /// Keep `q` as the example when its answer is the largest so far.
+    fn offer_example(&self, who: &Context, q: &Query, rows: u64) {
+        if self.example_rows.load(Ordering::Relaxed) > rows {
+            return;
+        }
+        let mut e = self.example.lock().unwrap_or_else(|p| p.into_inner());
+        if e.as_ref().is_some_and(|e| e.rows >= rows) {
+            return;
+        }
+        *e = Some(Example {
+            sql: q.sql,
+            settings: who.settings.to_vec(),
+            args: q.params.iter().map(param_text).collect(),
+            rows,
+        });
+        self.example_rows.store(rows + 1, Ordering::Relaxed);
+    }
 }
 
 /// Read-your-own-write routing counters.
@@ -99,10 +126,6 @@ pub struct FreshStats {
 #[derive(Default)]
 pub struct Recorder {
     queries: Mutex<BTreeMap<&'static str, Arc<QueryStats>>>,
-    /// Per named query, the successful call with the largest answer (the
-    /// heaviest tenant seen): what [`crate::rls::price`] re-runs after the
-    /// load to show what row-level security costs that query.
-    examples: Mutex<BTreeMap<&'static str, Example>>,
     /// Every named query's total latency together.
     pub all: Histogram,
     pub all_pool_wait: Histogram,
@@ -120,27 +143,15 @@ pub struct Example {
 }
 
 impl Recorder {
-    /// Keep `q` as `name`'s example when its answer is the largest so far.
-    fn offer_example(&self, who: &Context, q: &Query, rows: u64) {
-        let mut m = self.examples.lock().unwrap_or_else(|p| p.into_inner());
-        if m.get(q.name).is_some_and(|e| e.rows >= rows) {
-            return;
-        }
-        m.insert(
-            q.name,
-            Example {
-                sql: q.sql,
-                settings: who.settings.to_vec(),
-                args: q.params.iter().map(param_text).collect(),
-                rows,
-            },
-        );
-    }
-
     /// The example call of every named query that succeeded at least once.
     pub fn examples(&self) -> Vec<(&'static str, Example)> {
-        let m = self.examples.lock().unwrap_or_else(|p| p.into_inner());
-        m.iter().map(|(k, v)| (*k, v.clone())).collect()
+        self.names()
+            .into_iter()
+            .filter_map(|(name, s)| {
+                let e = s.example.lock().unwrap_or_else(|p| p.into_inner());
+                e.clone().map(|e| (name, e))
+            })
+            .collect()
     }
 
     pub fn stats(&self, name: &'static str) -> Arc<QueryStats> {
@@ -154,8 +165,13 @@ impl Recorder {
         m.iter().map(|(k, v)| (*k, v.clone())).collect()
     }
 
-    fn record(&self, o: &Outcome) {
+    /// Count `o`; `call` is the context and query of a successful call by
+    /// a user, offered as the query's example.
+    fn record(&self, o: &Outcome, call: Option<(&Context, &Query)>) {
         let s = self.stats(o.name);
+        if let Some((who, q)) = call {
+            s.offer_example(who, q, o.rows);
+        }
         s.total.record(o.total);
         s.pool_wait.record(o.pool_wait);
         s.exec.record(o.exec);
@@ -525,6 +541,9 @@ impl Transport {
             pool_wait,
             exec: Duration::ZERO,
         };
+        // The server answered the statement (a read-your-own-write miss
+        // still counts): the call may become the query's example.
+        let mut answered = false;
         match conn {
             Err(e) => out.error = Some(error_kind(&e)),
             Ok(mut conn) => {
@@ -536,9 +555,7 @@ impl Transport {
                 match r {
                     Ok(a) => {
                         conn.done();
-                        if let Some(who) = who {
-                            self.recorder.offer_example(who, &q, a.rows);
-                        }
+                        answered = true;
                         out.rows = a.rows;
                         out.values = a.values;
                         if a.lsn.is_some() {
@@ -559,7 +576,8 @@ impl Transport {
             }
         }
         out.total = t0.elapsed();
-        self.recorder.record(&out);
+        let call = who.filter(|_| answered).map(|w| (w, &q));
+        self.recorder.record(&out, call);
         out
     }
 
@@ -615,7 +633,7 @@ impl Executor for Transport {
             pool_wait: Duration::ZERO,
             exec: Duration::ZERO,
         };
-        self.recorder.record(&out);
+        self.recorder.record(&out, None);
         out
     }
 }

@@ -562,20 +562,9 @@ async fn every_shipped_app_folder_with_sample_data_goes_through_the_pipeline() {
                 .args(["--pool", "10", "--p95-ms", "50", "--reports-dir"])
                 .arg(&reports));
             assert_eq!(code, exit_codes::OK, "{name}: load: {out}");
-            let run_dir = std::fs::read_dir(&reports)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| p.is_dir())
-                .expect("a run folder");
-            let results: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(run_dir.join("results.json")).unwrap(),
-            )
-            .unwrap();
-            let queries = results["queries"].as_array().unwrap();
-            let called = queries
-                .iter()
-                .filter(|q| q["count"].as_u64().unwrap_or(0) > 0)
-                .count();
+            let results = super::load::results(&super::load::run_dir(&reports));
+            let queries = &results.queries;
+            let called = queries.iter().filter(|q| q.count > 0).count();
             assert!(
                 called * 4 >= queries.len() * 3,
                 "{name}: most named queries ran: {called} of {}",

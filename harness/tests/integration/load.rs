@@ -33,7 +33,7 @@ fn small(users: usize, ramp: usize, steady: usize) -> LoadConfig {
 }
 
 /// The only run folder under `root`.
-fn run_dir(root: &Path) -> PathBuf {
+pub(crate) fn run_dir(root: &Path) -> PathBuf {
     let dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -48,7 +48,7 @@ fn run_dir(root: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
-fn results(dir: &Path) -> LoadResults {
+pub(crate) fn results(dir: &Path) -> LoadResults {
     serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
 }
 

@@ -384,9 +384,9 @@ pub struct Snapshot {
 }
 
 /// Schemas that belong to PostgreSQL, not to the app. Spliced into the
-/// catalog queries below as a constant (never user input), hence the
-/// `AssertSqlSafe` around them.
-const USER_SCHEMA: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
+/// catalog queries below (and `prove-rls`'s) as a constant (never user
+/// input), hence the `AssertSqlSafe` around them.
+pub(crate) const USER_SCHEMA: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
      and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'";
 
 // The catalog rows as they come off the wire, before they are named.
@@ -413,7 +413,35 @@ type PolicyRow = (
     Option<String>,
 );
 type ViewRow = (String, String, String, Vec<String>, Vec<i64>);
-type ForeignKeyRow = (String, i64, i64, Vec<String>, Vec<String>);
+/// A function `p` that no extension installed (those are the extension's
+/// business, not the app's), spliced like [`USER_SCHEMA`].
+const NOT_FROM_EXTENSION: &str = "not exists (select 1 from pg_depend d \
+     where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')";
+
+/// A foreign key: name, child table oid, parent table oid, child columns,
+/// parent columns (in key order).
+pub(crate) type ForeignKeyRow = (String, i64, i64, Vec<String>, Vec<String>);
+
+/// The foreign keys whose child and parent are both among `oids`, by child
+/// table then name.
+pub(crate) async fn foreign_keys_among(
+    conn: &mut PgConnection,
+    oids: &[i64],
+) -> Result<Vec<ForeignKeyRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.conname::text, c.conrelid::int8, c.confrelid::int8,
+                array(select a.attname::text from unnest(c.conkey) with ordinality k(n, i)
+                      join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i),
+                array(select a.attname::text from unnest(c.confkey) with ordinality k(n, i)
+                      join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.i)
+         from pg_constraint c
+         where c.contype = 'f' and c.conrelid::int8 = any($1) and c.confrelid::int8 = any($1)
+         order by 2, 1",
+    )
+    .bind(oids)
+    .fetch_all(conn)
+    .await
+}
 type UniqueRow = (String, i64, bool, Vec<String>, Option<String>);
 
 /// Read the catalog.
@@ -561,8 +589,7 @@ pub async fn snapshot(
                 coalesce(p.proconfig, '{{}}')::text[]
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
          where p.prosecdef and {USER_SCHEMA}
-           and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
-                           and d.objid = p.oid and d.deptype = 'e')
+           and {NOT_FROM_EXTENSION}
          order by 1, 2"
     )))
     .fetch_all(&mut *conn)
@@ -581,8 +608,7 @@ pub async fn snapshot(
         "select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
          where p.proleakproof and {USER_SCHEMA}
-           and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
-                           and d.objid = p.oid and d.deptype = 'e')
+           and {NOT_FROM_EXTENSION}
          order by 1"
     )))
     .fetch_all(&mut *conn)
@@ -597,8 +623,7 @@ pub async fn snapshot(
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
          join pg_language l on l.oid = p.prolang
          where l.lanname in ('sql', 'plpgsql') and p.prokind = 'f' and {USER_SCHEMA}
-           and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
-                           and d.objid = p.oid and d.deptype = 'e')
+           and {NOT_FROM_EXTENSION}
          order by 1, 2"
     )))
     .fetch_all(&mut *conn)
@@ -664,20 +689,9 @@ pub async fn snapshot(
         });
     }
 
-    let fks: Vec<ForeignKeyRow> = sqlx::query_as(
-        "select c.conname::text, c.conrelid::int8, c.confrelid::int8,
-                array(select a.attname::text from unnest(c.conkey) with ordinality k(n, i)
-                      join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i),
-                array(select a.attname::text from unnest(c.confkey) with ordinality k(n, i)
-                      join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.i)
-         from pg_constraint c
-         where c.contype = 'f' and c.conrelid::int8 = any($1) and c.confrelid::int8 = any($1)
-         order by 2, 1",
-    )
-    .bind(&oids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(catalog("foreign keys"))?;
+    let fks = foreign_keys_among(&mut *conn, &oids)
+        .await
+        .map_err(catalog("foreign keys"))?;
     let foreign_keys = fks
         .into_iter()
         .map(

@@ -155,21 +155,14 @@ async fn measure_one(
             .execute(&mut *tx)
             .await?;
     }
-    let unbound = side(&mut tx, q, runs).await;
-    let bound = match unbound {
-        Ok(_) => {
-            sqlx::raw_sql(AssertSqlSafe(format!(
-                "set local role {}",
-                crate::app::quote(&who.role)
-            )))
-            .execute(&mut *tx)
-            .await?;
-            side(&mut tx, q, runs).await
-        }
-        Err(_) => Err(sqlx::Error::Protocol("not reached".into())),
-    };
-    let unbound = unbound?;
-    let bound = bound?;
+    let unbound = side(&mut tx, q, runs).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "set local role {}",
+        crate::app::quote(&who.role)
+    )))
+    .execute(&mut *tx)
+    .await?;
+    let bound = side(&mut tx, q, runs).await?;
     sqlx::raw_sql("reset role").execute(&mut *tx).await?;
     let mut lost = Vec::new();
     for (index, table) in unbound.indexes.difference(&bound.indexes) {

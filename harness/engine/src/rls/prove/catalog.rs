@@ -16,10 +16,8 @@ use sqlx::{AssertSqlSafe, PgConnection};
 use super::{ProveError, ProveOptions};
 use crate::app::{literal, quote, ContextValues};
 
-/// Schemas that belong to PostgreSQL, not to the app (a constant spliced
-/// into catalog queries).
-pub(super) const USER_SCHEMA: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
-     and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'";
+/// Schemas that belong to PostgreSQL, not to the app: the audit's.
+pub(super) use crate::rls::audit::USER_SCHEMA;
 
 /// One row of the truth: where it is, whose it is, what people call it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use super::catalog::{World, USER_SCHEMA};
 use super::ops::{self, sqlstate, Conns, Ctx, Op, Resolved};
 use super::ProveOptions;
 use crate::app::quote;
-use crate::rls::audit::Severity;
+use crate::rls::audit::{foreign_keys_among, Severity};
 
 /// What a probe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -675,27 +675,13 @@ async fn unique_side_channel(conns: &mut Conns, world: &World, opts: &ProveOptio
     ))
 }
 
-/// (name, child oid, parent oid, child columns, parent columns).
-type ForeignKeyRow = (String, i64, i64, Vec<String>, Vec<String>);
-
 /// Pitfall 10, second half: an own row must not be able to reference
 /// another tenant's parent. Written as the oracle (foreign keys ignore
 /// roles and RLS) in a transaction that is rolled back.
 async fn foreign_keys(owner: &mut PgConnection, world: &World) -> Sql<Probe> {
     let oids: Vec<i64> = world.tables.iter().map(|t| t.oid).collect();
-    let fks: Vec<ForeignKeyRow> = sqlx::query_as(
-        "select f.conname::text, f.conrelid::int8, f.confrelid::int8,
-                array(select a.attname::text from unnest(f.conkey) with ordinality k(n, o)
-                      join pg_attribute a on a.attrelid = f.conrelid and a.attnum = k.n order by k.o),
-                array(select a.attname::text from unnest(f.confkey) with ordinality k(n, o)
-                      join pg_attribute a on a.attrelid = f.confrelid and a.attnum = k.n order by k.o)
-         from pg_constraint f
-         where f.contype = 'f' and f.conrelid::int8 = any($1) and f.confrelid::int8 = any($1)
-         order by 1",
-    )
-    .bind(&oids)
-    .fetch_all(&mut *owner)
-    .await?;
+    let mut fks = foreign_keys_among(&mut *owner, &oids).await?;
+    fks.sort_by(|a, b| a.0.cmp(&b.0));
     let mut p = Vec::new();
     let mut tried = 0;
     for (name, child, parent, ccols, pcols) in fks {
