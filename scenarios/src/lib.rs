@@ -34,4 +34,4 @@ pub use goose::goose_scenarios;
 pub use plan::{Catalog, Plan};
 pub use user::{Env, UserState};
 pub use value::{Param, Value};
-pub use workload::{Workload, WorkloadError};
+pub use workload::{ClaimDef, Goals, Workload, WorkloadError};

@@ -38,6 +38,25 @@
 //! there is nothing to draw from; without it the call is skipped, as an app
 //! skips a detail page when a search found nothing.
 //!
+//! The app's own goals ride in the same file; `harness.toml` and flags
+//! still override them:
+//!
+//! ```toml
+//! [gates]
+//! p95_ms = 50                         # every named query and all together
+//! error_rate_pct = 0.1
+//! [pool]                              # connections per pool
+//! primary = 50
+//! replica = 50
+//! [[query]]
+//! p95_ms = 5                          # this query's own limit
+//! [[claim]]                           # a speed claim, measured after the run
+//! name = "search_gin_30x"
+//! query = "search"                    # its heaviest real call is re-run
+//! without_indexes = ["docs_search_gin"]  # dropped in a rolled-back transaction
+//! at_least = 30                       # time without / time with, as the app role
+//! ```
+//!
 //! `[[ryw]]` pairs a write with the read-your-own-write read after it: the
 //! read must return the value the write returned in `column` (else the read
 //! counts as failed with the error kind `ryw-miss`).
@@ -83,6 +102,57 @@ struct File {
     users: Vec<UserFile>,
     #[serde(default)]
     ryw: Vec<RywDef>,
+    #[serde(default)]
+    gates: Goals,
+    #[serde(default)]
+    pool: PoolDef,
+    #[serde(default, rename = "claim")]
+    claims: Vec<ClaimDef>,
+}
+
+/// `[gates]`: the app's own limits (unset: the harness's).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Goals {
+    /// p95 limit for every named query and all together, ms.
+    pub p95_ms: Option<f64>,
+    /// Error-rate limit, percent.
+    pub error_rate_pct: Option<f64>,
+    /// Replica lag limit, seconds.
+    pub replica_lag_secs: Option<f64>,
+    /// `[pool]`: connections in the primary's and the replica's pool.
+    #[serde(skip)]
+    pub primary_pool: Option<u32>,
+    #[serde(skip)]
+    pub replica_pool: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolDef {
+    primary: Option<u32>,
+    replica: Option<u32>,
+}
+
+/// `[[claim]]`: a speed-up the app claims for one named query thanks to
+/// some indexes, measured after the run on that query's heaviest real call,
+/// as the app role, with the indexes and with them dropped (in a
+/// transaction that is rolled back).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The named query.
+    pub query: String,
+    /// Indexes dropped for the baseline.
+    pub without_indexes: Vec<String>,
+    /// Baseline time over time with the indexes must be at least this.
+    pub at_least: f64,
+    /// A claim that does not hold fails the run (default: reported only).
+    #[serde(default)]
+    pub gate: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +165,8 @@ struct QueryFile {
     params: Option<Vec<toml::Value>>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    p95_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +277,8 @@ pub struct QueryDef {
     pub sql: String,
     pub params: Option<Vec<Source>>,
     pub description: Option<String>,
+    /// This query's own p95 limit, ms (`[gates]`'s otherwise).
+    pub p95_ms: Option<f64>,
 }
 
 /// One query sent in a step, with its parameters.
@@ -243,6 +317,14 @@ pub struct Workload {
     pub queries: Vec<QueryDef>,
     pub users: Vec<UserDef>,
     pub ryw: Vec<RywDef>,
+    /// `[gates]` and `[pool]`.
+    pub goals: Goals,
+    pub claims: Vec<ClaimDef>,
+}
+
+/// Not a positive number (NaN included).
+fn not_positive(v: f64) -> bool {
+    v.is_nan() || v <= 0.0
 }
 
 /// The highest `$n` in `sql`, skipping string literals, quoted
@@ -642,7 +724,11 @@ impl Workload {
                 sql: q.sql.clone(),
                 params: ps,
                 description: q.description.clone(),
+                p95_ms: q.p95_ms,
             });
+            if q.p95_ms.is_some_and(not_positive) {
+                p.push(format!("{at}: p95_ms must be above 0"));
+            }
         }
         let mut users = Vec::new();
         let mut unames = BTreeSet::new();
@@ -793,6 +879,42 @@ impl Workload {
                 None => p.push(format!("{at}: unknown query {:?}", r.read)),
             }
         }
+        let g = &file.gates;
+        for (key, v) in [
+            ("p95_ms", g.p95_ms),
+            ("error_rate_pct", g.error_rate_pct),
+            ("replica_lag_secs", g.replica_lag_secs),
+        ] {
+            if v.is_some_and(not_positive) {
+                p.push(format!("[gates] {key} must be above 0"));
+            }
+        }
+        for (key, v) in [
+            ("primary", file.pool.primary),
+            ("replica", file.pool.replica),
+        ] {
+            if v == Some(0) {
+                p.push(format!("[pool] {key} must be at least 1"));
+            }
+        }
+        let mut cnames = BTreeSet::new();
+        for c in &file.claims {
+            let at = format!("claim {:?}", c.name);
+            if !cnames.insert(c.name.as_str()) {
+                p.push(format!("{at} is defined twice"));
+            }
+            if !qnames.contains_key(c.query.as_str()) {
+                p.push(format!("{at}: unknown query {:?}", c.query));
+            }
+            if c.without_indexes.is_empty() {
+                p.push(format!(
+                    "{at}: without_indexes names no index: the baseline would be the same plan"
+                ));
+            }
+            if not_positive(c.at_least) {
+                p.push(format!("{at}: at_least must be above 0 (a ratio, e.g. 30)"));
+            }
+        }
         if !p.is_empty() {
             return Err(WorkloadError::Invalid {
                 path: path.to_path_buf(),
@@ -806,6 +928,12 @@ impl Workload {
             queries,
             users,
             ryw: file.ryw,
+            goals: Goals {
+                primary_pool: file.pool.primary,
+                replica_pool: file.pool.replica,
+                ..file.gates
+            },
+            claims: file.claims,
         })
     }
 
@@ -974,6 +1102,53 @@ column = "id"
             "call 2 (mine): 2 parameter(s) given, the SQL uses 1",
             "setting \"app.who\": unknown key \"colour\" in a user source",
             "ryw order -> mine: \"order\" is not a write",
+        ] {
+            assert!(e.contains(want), "missing {want:?} in:\n{e}");
+        }
+    }
+
+    #[test]
+    fn the_apps_goals_pool_and_claims_are_read_and_checked() {
+        let with = format!(
+            "{GOOD}\n[gates]\np95_ms = 50\n[pool]\nprimary = 50\nreplica = 20\n\
+             [[claim]]\nname = \"fast\"\nquery = \"order\"\n\
+             without_indexes = [\"orders_pkey\"]\nat_least = 30\n"
+        )
+        .replace(
+            "name = \"order\"\nroute = \"read\"",
+            "name = \"order\"\nroute = \"read\"\np95_ms = 5",
+        );
+        let w = Workload::parse(&with, Path::new("w.toml")).unwrap();
+        assert_eq!(w.goals.p95_ms, Some(50.0));
+        assert_eq!(
+            (w.goals.primary_pool, w.goals.replica_pool),
+            (Some(50), Some(20))
+        );
+        assert_eq!(w.query("order").unwrap().p95_ms, Some(5.0));
+        assert_eq!(w.claims[0].at_least, 30.0);
+        assert!(
+            !w.claims[0].gate,
+            "a claim is reported, not gated, by default"
+        );
+        // None of it: the harness's own defaults stay.
+        let plain = Workload::parse(GOOD, Path::new("w.toml")).unwrap();
+        assert_eq!(plain.goals, Goals::default());
+        let bad = with
+            .replace("query = \"order\"\n", "query = \"ordr\"\n")
+            .replace("[\"orders_pkey\"]", "[]")
+            .replace("at_least = 30", "at_least = 0")
+            .replace("primary = 50", "primary = 0")
+            .replace("p95_ms = 50", "p95_ms = -1")
+            .replace("p95_ms = 5\n", "p95_ms = 0\n");
+        let e = problems(&bad);
+        for want in [
+            "has 6 problem(s)",
+            "claim \"fast\": unknown query \"ordr\"",
+            "claim \"fast\": without_indexes names no index",
+            "claim \"fast\": at_least must be above 0",
+            "[pool] primary must be at least 1",
+            "[gates] p95_ms must be above 0",
+            "query \"order\": p95_ms must be above 0",
         ] {
             assert!(e.contains(want), "missing {want:?} in:\n{e}");
         }

@@ -167,14 +167,72 @@ pub fn parse_mix(s: &str) -> Result<std::collections::BTreeMap<String, usize>, B
 
 /// The app folder, its workload and its data source, checked (with the
 /// mix) before any server starts: a bad folder or file is bad input.
-pub fn target(flags: &LoadFlags, cfg: &LoadConfig) -> anyhow::Result<Target> {
+/// The app's own goals (`[gates]`, `[pool]` and each query's `p95_ms` in
+/// its workload.toml) are applied to `cfg` where neither a flag nor
+/// `harness.toml` set them.
+pub fn target(
+    flags: &LoadFlags,
+    cfg: &mut LoadConfig,
+    file: &HarnessConfig,
+) -> anyhow::Result<Target> {
     let t = Target::load(flags.app.as_deref(), flags.from.clone())
         .map_err(|e| BadInput(e.to_string()))?;
     t.workload
         .clone()
         .with_mix(&cfg.mix)
         .map_err(|e| BadInput(format!("--mix / [load.mix]: {e}")))?;
+    apply_app_goals(cfg, flags, file, &t.workload)?;
     Ok(t)
+}
+
+/// Layering of the app's goals: the harness's defaults < the app's
+/// workload.toml < `harness.toml` (and its profile) < flags. A p95 limit
+/// given by a flag or the config file replaces the app's per-query limits
+/// too: whoever runs the harness has the last word.
+fn apply_app_goals(
+    c: &mut LoadConfig,
+    flags: &LoadFlags,
+    file: &HarnessConfig,
+    w: &scenarios::Workload,
+) -> anyhow::Result<()> {
+    let load = file.section::<toml::Table>("load")?;
+    let th = load
+        .get("thresholds")
+        .and_then(|v| v.as_table())
+        .cloned()
+        .unwrap_or_default();
+    let g = &w.goals;
+    let p95_given = flags.p95_ms.is_some() || th.contains_key("p95_ms");
+    if !p95_given {
+        if let Some(v) = g.p95_ms {
+            c.thresholds.p95_ms = v;
+        }
+        for q in &w.queries {
+            if let Some(v) = q.p95_ms {
+                c.thresholds.query_p95_ms.entry(q.name.clone()).or_insert(v);
+            }
+        }
+    }
+    if let Some(v) = g.error_rate_pct {
+        if flags.error_rate.is_none() && !th.contains_key("error_rate_pct") {
+            c.thresholds.error_rate_pct = v;
+        }
+    }
+    if let Some(v) = g.replica_lag_secs {
+        if flags.max_lag.is_none() && !th.contains_key("replica_lag_secs") {
+            c.thresholds.replica_lag_secs = v;
+        }
+    }
+    if flags.pool.is_none() {
+        if let (Some(v), false) = (g.primary_pool, load.contains_key("primary_pool")) {
+            c.primary_pool = v;
+        }
+        if let (Some(v), false) = (g.replica_pool, load.contains_key("replica_pool")) {
+            c.replica_pool = v;
+        }
+    }
+    c.validate().map_err(BadInput)?;
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -231,7 +289,7 @@ fn may_write_data(
 pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     if !args.compare_pgbench {
         // Checked before a server starts.
-        target(&args.load, &args.load.resolve(file)?)?;
+        target(&args.load, &mut args.load.resolve(file)?, file)?;
     }
     let cluster = start_cluster(&args.cluster, file).await?;
     let root = args
@@ -246,8 +304,8 @@ pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
         cluster.shutdown().await.ok();
         return code;
     }
-    let cfg = args.load.resolve(file)?;
-    let target = target(&args.load, &cfg)?;
+    let mut cfg = args.load.resolve(file)?;
+    let target = target(&args.load, &mut cfg, file)?;
     let with_data = may_write_data(&args.cluster, file, args.load.skip_data)?;
     let code = run_load(&cluster, &cfg, &target, with_data, &root).await;
     cluster.shutdown().await.ok();
@@ -303,6 +361,13 @@ pub async fn run_load(
     if !cfg.skip_rls_price {
         eprintln!("harness: measuring what row-level security costs each named query");
         results.rls_price = load::price::measure(&session, &results).await;
+    }
+    if !target.workload.claims.is_empty() {
+        eprintln!("harness: measuring the app's speed claims");
+        results.claims = load::claims::measure(&session, &target.workload.claims).await;
+        results
+            .gates
+            .extend(results.claims.iter().filter_map(|c| c.as_gate()));
     }
     results.print();
     results.fill(&mut run);
@@ -419,7 +484,7 @@ pub async fn capacity(args: CapacityArgs, file: &HarnessConfig) -> anyhow::Resul
             BadInput("--steps: give user counts above 0, e.g. 1000,5000,10000".into()).into(),
         );
     }
-    let target = target(&args.load, &cfg)?;
+    let target = target(&args.load, &mut cfg, file)?;
     let cluster = start_cluster(&args.cluster, file).await?;
     let root = args
         .load
@@ -496,9 +561,76 @@ mod tests {
             mix: Some("surfing=1".into()),
             ..Default::default()
         };
-        let cfg = bad.resolve(&file).unwrap();
-        let e = target(&bad, &cfg).unwrap_err().to_string();
+        let mut cfg = bad.resolve(&file).unwrap();
+        let e = target(&bad, &mut cfg, &file).unwrap_err().to_string();
         assert!(e.contains("surfing") && e.contains("browsing"), "{e}");
+    }
+
+    #[test]
+    fn the_apps_goals_sit_between_the_defaults_and_the_config_file() {
+        let text = r#"
+tenants = "select 1"
+think = [1.0, 2.0]
+[gates]
+p95_ms = 50
+error_rate_pct = 0.5
+[pool]
+primary = 50
+[[query]]
+name = "q"
+route = "read"
+sql = "select 1"
+params = []
+p95_ms = 5
+[[user]]
+name = "u"
+weight = 1
+[[user.step]]
+name = "s"
+weight = 1
+calls = ["q"]
+"#;
+        let w = scenarios::Workload::parse(text, std::path::Path::new("w.toml")).unwrap();
+        let goals = |file: &str, flags: LoadFlags| {
+            let file = HarnessConfig::from_toml(file).unwrap();
+            let mut c = flags.resolve(&file).unwrap();
+            apply_app_goals(&mut c, &flags, &file, &w).unwrap();
+            c
+        };
+        // Nothing said: the app's goals.
+        let c = goals("", LoadFlags::default());
+        assert_eq!(c.thresholds.p95_ms, 50.0);
+        assert_eq!(c.thresholds.p95_of("q"), 5.0);
+        assert_eq!(c.thresholds.p95_of("other"), 50.0);
+        assert_eq!(c.thresholds.error_rate_pct, 0.5);
+        assert_eq!(c.primary_pool, 50);
+        assert_eq!(c.replica_pool, LoadConfig::default().replica_pool);
+        // The config file wins over the app, a flag over both; a p95 given
+        // there replaces the per-query limits too.
+        let c = goals(
+            "[load]\nprimary_pool = 30\n[load.thresholds]\np95_ms = 200\n",
+            LoadFlags::default(),
+        );
+        assert_eq!(
+            (c.thresholds.p95_ms, c.thresholds.p95_of("q")),
+            (200.0, 200.0)
+        );
+        assert_eq!((c.primary_pool, c.thresholds.error_rate_pct), (30, 0.5));
+        let c = goals(
+            "",
+            LoadFlags {
+                p95_ms: Some(80.0),
+                pool: Some(7),
+                error_rate: Some(1.0),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            (c.thresholds.p95_ms, c.thresholds.p95_of("q")),
+            (80.0, 80.0)
+        );
+        assert_eq!((c.primary_pool, c.replica_pool), (7, 7));
+        assert_eq!(c.thresholds.error_rate_pct, 1.0);
     }
 
     /// The documented example config parses, with both profiles, into

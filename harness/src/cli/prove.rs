@@ -27,7 +27,7 @@ use sqlx::postgres::PgConnectOptions;
 use super::migrate::AppArgs;
 use super::rls::Format;
 use super::{BadInput, ClusterArgs};
-use crate::app::{quote, sample, App};
+use crate::app::{quote, App};
 use crate::cluster::{external::guard_disposable, Cluster};
 use crate::config::HarnessConfig;
 use crate::exit_codes;
@@ -314,67 +314,48 @@ async fn own_cluster(
 }
 
 /// The legacy file to load: `--from`, the folder's sample, or for the
-/// reference app the fixtures generator's file.
+/// reference app the fixtures generator's file (small: a proof needs every
+/// shape of row, not volume). A bad legacy.sql or data.sql stays bad input.
 async fn legacy_file(
     args: &ProveArgs,
     app: &App,
     tmp: &Path,
 ) -> anyhow::Result<(PathBuf, DataSpec)> {
-    if let Some(f) = &args.from {
-        return Ok((
-            f.clone(),
-            DataSpec {
-                scale: format!("file {}", f.display()),
-                ..Default::default()
-            },
-        ));
-    }
-    let path = tmp.join("sample.db");
-    let tenants = args.tenants.max(2);
-    if sample::available(app) {
-        let params = sample::SampleParams {
-            scale: 1,
-            tenants,
-            seed: 0,
-        };
-        sample::build(app, &params, &path)?;
-        return Ok((
-            path,
-            DataSpec {
-                scale: format!("data.sql, {tenants} tenants"),
-                ..Default::default()
-            },
-        ));
-    }
-    let reference = crate::reference::dir();
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    };
-    if !same(&app.dir, &reference) {
-        return Err(BadInput(format!(
+    use crate::load::data::{DataSource, SourceError};
+    let source = DataSource::choose(app, args.from.clone()).ok_or_else(|| {
+        BadInput(format!(
             "{} has no data.sql and no --from FILE was given: nothing to load and prove on",
             app.dir.display()
         ))
-        .into());
-    }
+    })?;
+    let tenants = args.tenants.max(2);
     let spec = fixtures::generate::Spec {
         tenants,
         scale: 0.01,
         seed: 1,
         edge_rate: 0.0,
     };
-    let p = path.clone();
-    tokio::task::spawn_blocking(move || {
-        fixtures::write::sqlite::write_sqlite(&spec, &p, &mut |_| {})
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("writing the reference app's sample: {e}"))?;
+    let path = source
+        .legacy_file(app, &spec, &tmp.join("sample.db"))
+        .await
+        .map_err(|e| match e {
+            SourceError::Sample(a) => anyhow::Error::from(a),
+            e => anyhow::Error::from(e),
+        })?;
+    let scale = match &source {
+        DataSource::File(f) => format!("file {}", f.display()),
+        DataSource::Sample => format!("data.sql, {tenants} tenants"),
+        DataSource::Generator => format!("fixtures, {tenants} tenants, scale 0.01"),
+    };
     Ok((
         path,
         DataSpec {
-            seed: 1,
-            scale: format!("fixtures, {tenants} tenants, scale 0.01"),
+            seed: if matches!(source, DataSource::File(_)) {
+                0
+            } else {
+                1
+            },
+            scale,
             ..Default::default()
         },
     ))

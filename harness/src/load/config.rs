@@ -34,6 +34,17 @@ pub struct Thresholds {
     pub error_rate_pct: f64,
     /// Replica lag limit during the run (the largest sample), seconds.
     pub replica_lag_secs: f64,
+    /// A named query's own p95 limit, ms, in place of `p95_ms` for it
+    /// (from its `p95_ms` in `workload.toml`, or `[load.thresholds.query_p95_ms]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query_p95_ms: BTreeMap<String, f64>,
+}
+
+impl Thresholds {
+    /// The p95 limit of one named query.
+    pub fn p95_of(&self, query: &str) -> f64 {
+        self.query_p95_ms.get(query).copied().unwrap_or(self.p95_ms)
+    }
 }
 
 impl Default for Thresholds {
@@ -42,6 +53,7 @@ impl Default for Thresholds {
             p95_ms: 100.0,
             error_rate_pct: 0.1,
             replica_lag_secs: 5.0,
+            query_p95_ms: BTreeMap::new(),
         }
     }
 }

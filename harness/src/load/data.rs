@@ -39,6 +39,77 @@ pub enum DataSource {
     Generator,
 }
 
+impl DataSource {
+    /// `from` if given, else the folder's `data.sql`, else (the reference
+    /// app only) the generator; `None` when the folder has nothing to load.
+    pub fn choose(app: &App, from: Option<PathBuf>) -> Option<DataSource> {
+        match from {
+            Some(f) => Some(DataSource::File(f)),
+            None if sample::available(app) => Some(DataSource::Sample),
+            None if is_reference(app) => Some(DataSource::Generator),
+            None => None,
+        }
+    }
+
+    /// The legacy file: a `File` as it is; a sample (`data.sql` with
+    /// `spec`'s tenants, seed and scale rounded to a whole multiplier, at
+    /// least 1) or the generator's file written to `path`, which must not
+    /// exist yet.
+    pub async fn legacy_file(
+        &self,
+        app: &App,
+        spec: &Spec,
+        path: &Path,
+    ) -> Result<PathBuf, SourceError> {
+        let path = path.to_path_buf();
+        match self {
+            DataSource::File(f) => Ok(f.clone()),
+            DataSource::Sample => {
+                let params = sample::SampleParams {
+                    scale: spec.scale.round().max(1.0).min(u32::MAX as f64) as u32,
+                    tenants: spec.tenants,
+                    seed: spec.seed,
+                };
+                let (app, p2) = (app.clone(), path.clone());
+                tokio::task::spawn_blocking(move || sample::build(&app, &params, &p2))
+                    .await
+                    .map_err(|e| SourceError::Panicked(e.to_string()))??;
+                Ok(path)
+            }
+            DataSource::Generator => {
+                let (spec2, p2) = (*spec, path.clone());
+                tokio::task::spawn_blocking(move || {
+                    fixtures::write::sqlite::write_sqlite(&spec2, &p2, &mut |_| {})
+                })
+                .await
+                .map_err(|e| SourceError::Panicked(e.to_string()))??;
+                Ok(path)
+            }
+        }
+    }
+
+    /// In words, for the summary line of a run.
+    pub fn describe(&self) -> String {
+        match self {
+            DataSource::File(f) => f.display().to_string(),
+            DataSource::Sample => "built from data.sql".into(),
+            DataSource::Generator => "written by the generator".into(),
+        }
+    }
+}
+
+/// Why a legacy file could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The folder's legacy.sql or data.sql: the user's input.
+    #[error(transparent)]
+    Sample(#[from] AppError),
+    #[error("writing the reference app's file: {0}")]
+    Generator(#[from] fixtures::write::WriteError),
+    #[error("the file writer panicked: {0}")]
+    Panicked(String),
+}
+
 /// What a load run targets: an app folder, its workload, and where its
 /// rows come from.
 #[derive(Debug, Clone)]
@@ -64,12 +135,8 @@ impl Target {
             return Err(DataError::NoWorkload(app.dir.clone()));
         }
         let workload = Workload::load(&path)?;
-        let source = match from {
-            Some(f) => DataSource::File(f),
-            None if sample::available(&app) => DataSource::Sample,
-            None if is_reference(&app) => DataSource::Generator,
-            None => return Err(DataError::NoSource(app.dir.clone())),
-        };
+        let source =
+            DataSource::choose(&app, from).ok_or_else(|| DataError::NoSource(app.dir.clone()))?;
         Ok(Target {
             app,
             workload,
@@ -223,36 +290,18 @@ async fn fill(
         .prefix("harness-load-legacy-")
         .tempdir()
         .map_err(|e| fail(format!("creating a temporary directory: {e}")))?;
-    let legacy = match &target.source {
-        DataSource::File(f) => f.clone(),
-        DataSource::Sample => {
-            let path = dir.path().join("legacy.db");
-            let params = sample::SampleParams {
-                scale: spec.scale.round().max(1.0).min(u32::MAX as f64) as u32,
-                tenants: spec.tenants,
-                seed: spec.seed,
-            };
-            let (app, p2) = (target.app.clone(), path.clone());
-            tokio::task::spawn_blocking(move || sample::build(&app, &params, &p2))
-                .await
-                .map_err(|e| fail(format!("the sample builder panicked: {e}")))??;
-            path
-        }
-        DataSource::Generator => {
-            let path = dir.path().join("legacy.db");
-            let (spec2, path2) = (*spec, path.clone());
-            tokio::task::spawn_blocking(move || {
-                fixtures::write::sqlite::write_sqlite(&spec2, &path2, &mut |_| {})
-            })
-            .await
-            .map_err(|e| fail(format!("the SQLite writer panicked: {e}")))?
-            .map_err(|source| DataError::Seed {
+    let legacy = target
+        .source
+        .legacy_file(&target.app, spec, &dir.path().join("legacy.db"))
+        .await
+        .map_err(|e| match e {
+            SourceError::Sample(a) => DataError::App(a),
+            SourceError::Generator(w) => DataError::Seed {
                 database: database.to_string(),
-                source: Box::new(source),
-            })?;
-            path
-        }
-    };
+                source: Box::new(w),
+            },
+            SourceError::Panicked(why) => fail(why),
+        })?;
     // A load needs the data, not every row of it: rows the mapping refuses
     // (a sample's deliberate hard values, a real file's bad rows) are
     // counted and left out, as `harness migrate --on-error skip` does.
@@ -290,11 +339,7 @@ async fn fill(
     eprintln!(
         "harness: migrated {} rows from the legacy file {} in {:.1} s, verified in {:.1} s",
         report.rows_copied(),
-        match &target.source {
-            DataSource::File(f) => f.display().to_string(),
-            DataSource::Sample => "built from data.sql".into(),
-            DataSource::Generator => "written by the generator".into(),
-        },
+        target.source.describe(),
         report.load_seconds,
         report.verify_seconds
     );

@@ -43,7 +43,7 @@ pub fn closed_gates(
                 format!("p95 {}", q.name),
                 q.p95_ms,
                 Comparison::Below,
-                th.p95_ms,
+                th.p95_of(&q.name),
                 "ms",
             )
             .with_detail(format!(

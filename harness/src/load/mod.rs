@@ -30,6 +30,7 @@
 
 pub mod attack;
 pub mod capacity;
+pub mod claims;
 pub mod config;
 pub mod data;
 pub mod gates;
@@ -369,6 +370,7 @@ pub async fn run(
         gates,
         invalid,
         rls_price: Vec::new(),
+        claims: Vec::new(),
         notes,
     })
 }

@@ -48,6 +48,9 @@ pub struct LoadResults {
     /// What row-level security costs each named query ([`super::price`]).
     #[serde(default)]
     pub rls_price: Vec<super::price::QueryPrice>,
+    /// The app's speed claims, measured ([`super::claims`]).
+    #[serde(default)]
+    pub claims: Vec<super::claims::ClaimResult>,
     /// What the run did not do as configured, and why.
     pub notes: Vec<String>,
 }
@@ -239,6 +242,7 @@ impl LoadResults {
         ]);
         run.table(t);
         self.fill_rls_price(run);
+        self.fill_claims(run);
         if !self.sampled.top_statements.is_empty() {
             let mut t = Table::new(
                 "Top statements by time (pg_stat_statements, steady state)",
@@ -380,6 +384,87 @@ impl LoadResults {
                 if let Some(fix) = &p.fix {
                     eprintln!("    fix: {fix}");
                 }
+            }
+        }
+        for c in &self.claims {
+            match (&c.measured, c.holds()) {
+                (Some(m), Some(h)) => eprintln!(
+                    "  claim {}: {} {:.1}x faster with its indexes ({:.3} ms vs {:.3} ms without), claimed at least {}x: {}",
+                    c.name,
+                    c.query,
+                    m.ratio(),
+                    m.with_ms,
+                    m.without_ms,
+                    c.at_least,
+                    if h { "holds" } else { "does NOT hold" }
+                ),
+                _ => eprintln!(
+                    "  claim {}: not measured: {}",
+                    c.name,
+                    c.error.as_deref().unwrap_or("")
+                ),
+            }
+        }
+    }
+
+    /// The app's claims: a table, and a note per claim that does not hold.
+    fn fill_claims(&self, run: &mut Run) {
+        if self.claims.is_empty() {
+            return;
+        }
+        let mut t = Table::new(
+            "The app's speed claims (the query's heaviest call as the app role, re-run on the primary)",
+            [
+                "claim",
+                "query",
+                "with indexes ms",
+                "without ms",
+                "speed-up",
+                "claimed",
+                "holds",
+            ],
+        )
+        .in_section("load");
+        for c in &self.claims {
+            let (with, without, ratio) = match &c.measured {
+                Some(m) => (
+                    format!("{:.3}", m.with_ms),
+                    format!("{:.3}", m.without_ms),
+                    format!("{:.1}x", m.ratio()),
+                ),
+                None => (String::new(), String::new(), String::new()),
+            };
+            t.row([
+                c.name.clone(),
+                c.query.clone(),
+                with,
+                without,
+                ratio,
+                format!("at least {}x", c.at_least),
+                match c.holds() {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => format!("not measured: {}", c.error.as_deref().unwrap_or("")),
+                },
+            ]);
+        }
+        run.table(t);
+        for c in &self.claims {
+            if let (Some(false), Some(m)) = (c.holds(), &c.measured) {
+                run.note(format!(
+                    "Claim {} does not hold: {} is {:.1}x faster with its indexes than without {}                      ({:.3} ms against {:.3} ms, as the app role on its heaviest call), not {}x.{}",
+                    c.name,
+                    c.query,
+                    m.ratio(),
+                    c.without_indexes.join(", "),
+                    m.with_ms,
+                    m.without_ms,
+                    c.at_least,
+                    c.description
+                        .as_ref()
+                        .map(|d| format!(" The claim: {d}."))
+                        .unwrap_or_default()
+                ));
             }
         }
     }

@@ -173,7 +173,7 @@ impl World {
         let ids: Vec<Uuid> = self.projects.iter().map(|p| p.0.id).collect();
         let cs: Vec<Uuid> = self.projects.iter().map(|p| p.0.company).collect();
         let units: Vec<i32> = self.projects.iter().map(|p| p.1).collect();
-        sqlx::query("insert into projects (id, company_id, name, total_units) select id, c, 'Project ' || id, n from unnest($1::uuid[], $2::uuid[], $3::int4[]) as t (id, c, n)")
+        sqlx::query("insert into projects (id, company_id, name, location, total_units) select id, c, 'Project ' || id, 'Springfield, IL', n from unnest($1::uuid[], $2::uuid[], $3::int4[]) as t (id, c, n)")
             .bind(&ids)
             .bind(&cs)
             .bind(&units)
@@ -903,51 +903,87 @@ item_test!(
 async fn probe_08_search(_c: &Cluster, ep: &Endpoint) -> Result<(), String> {
     let w = World::baseline();
     let mut su = ep.connect().await.unwrap();
-    let own: Vec<Uuid> = sqlx::query_scalar("select id from applicants where company_id = $1")
-        .bind(tenant(A))
-        .fetch_all(&mut su)
-        .await
-        .unwrap();
-    let others: i64 = sqlx::query_scalar("select count(*) from applicants where company_id <> $1")
+    // A word of tenant A's projects, for the project search.
+    let word: String = sqlx::query_scalar(
+        "select word from ts_stat(format('select search_vector from projects where company_id = %L', $1::text))
+         order by ndoc desc, word limit 1",
+    )
+    .bind(tenant(A))
+    .fetch_one(&mut su)
+    .await
+    .unwrap();
+    let all = "{planning,construction,marketing,accepting_applications,completed}";
+    // Each function the app calls to search a tenant's rows, and the same
+    // rows found by a plain query as the superuser (the oracle).
+    let cases = [
+        (
+            "search_applicants('Ann Lee', 100)".to_string(),
+            "select id from applicants where company_id = $1 \
+             and search_vector @@ plainto_tsquery('english', 'Ann Lee') order by id limit 100"
+                .to_string(),
+        ),
+        (
+            format!("filter_projects('FIELD', '{all}', 100, 0)"),
+            "select id from projects where company_id = $1 and location ilike '%field%' \
+             order by id limit 100"
+                .to_string(),
+        ),
+        (
+            format!("search_projects('{word}', '{all}', 100, 0)"),
+            format!(
+                "select id from projects where company_id = $1 \
+                 and search_vector @@ plainto_tsquery('english', '{word}') order by id limit 100"
+            ),
+        ),
+    ];
+    let mut app = as_role(ep, roles::APP).await;
+    let mut problems = Vec::new();
+    for (call, oracle) in &cases {
+        let own: Vec<Uuid> = sqlx::query_scalar(AssertSqlSafe(oracle.clone()))
+            .bind(tenant(A))
+            .fetch_all(&mut su)
+            .await
+            .unwrap();
+        let others: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "select count(*) from ({}) o",
+            oracle.replace("company_id = $1", "company_id <> $1")
+        )))
         .bind(tenant(A))
         .fetch_one(&mut su)
         .await
         .unwrap();
-    assert!(
-        !own.is_empty() && others > 0,
-        "the baseline world has applicants in A and elsewhere"
-    );
-    let mut app = as_role(ep, roles::APP).await;
-    let mut problems = Vec::new();
-    let mut tx = tenant::begin(&mut app, &admin_of(&w, A)).await.unwrap();
-    let found: Vec<Uuid> = sqlx::query_scalar("select id from search_applicants('Ann Lee', 100)")
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    let foreign = found.iter().filter(|id| !own.contains(id)).count();
-    if foreign > 0 {
-        problems.push(format!(
-            "as tenant A the search returned {foreign} applicant(s) of other tenants"
-        ));
-    }
-    if found.len() != own.len().min(100) {
-        problems.push(format!(
-            "as tenant A the search returned {} of A's {} applicants",
-            found.len(),
-            own.len()
-        ));
-    }
-    let mut tx = sqlx::Connection::begin(&mut app).await.unwrap();
-    let unset: i64 = sqlx::query_scalar("select count(*) from search_applicants('Ann Lee', 100)")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    if unset > 0 {
-        problems.push(format!(
-            "with no context the search returned {unset} applicant(s)"
-        ));
+        assert!(
+            !own.is_empty() && others > 0,
+            "the baseline world has rows for {call} in A and elsewhere"
+        );
+        let mut tx = tenant::begin(&mut app, &admin_of(&w, A)).await.unwrap();
+        let found: Vec<Uuid> = sqlx::query_scalar(AssertSqlSafe(format!("select id from {call}")))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        let foreign = found.iter().filter(|id| !own.contains(id)).count();
+        if foreign > 0 {
+            problems.push(format!(
+                "as tenant A {call} returned {foreign} row(s) of other tenants"
+            ));
+        }
+        if found.len() != own.len() {
+            problems.push(format!(
+                "as tenant A {call} returned {} of A's {} rows",
+                found.len(),
+                own.len()
+            ));
+        }
+        let mut tx = sqlx::Connection::begin(&mut app).await.unwrap();
+        let unset: i64 = sqlx::query_scalar(AssertSqlSafe(format!("select count(*) from {call}")))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        if unset > 0 {
+            problems.push(format!("with no context {call} returned {unset} row(s)"));
+        }
     }
     verdict(problems)
 }
@@ -955,6 +991,10 @@ item_test!(
     /// docs/rls.md, pitfall 8: a definer function that reads tenant rows
     /// applies the tenant predicate itself.
     item08_definer_search_returns_only_the_callers_tenant, ours: &[], flaw: include_str!("rls_flawed/08_search_function.sql"), probe_08_search
+);
+item_test!(
+    /// The same for the project location filter of migration 0104.
+    item08_definer_project_filter_returns_only_the_callers_tenant, ours: &[], flaw: include_str!("rls_flawed/08_project_filter_function.sql"), probe_08_search
 );
 
 /// Item 9: a query whose WHERE clause raises on tenant B's hidden row (13

@@ -2,9 +2,11 @@
 //! full-text search that loses its GIN index under a policy is flagged with
 //! the index, the operator and the setting; a key lookup is not; and once
 //! the operator's function is marked leakproof the same search keeps its
-//! index, which shows the reason given is the cause.
+//! index, which shows the reason given is the cause. A claim's measurement
+//! (`speedup`: the same call with some indexes dropped, rolled back) sees
+//! what the index is worth to the app role, which under RLS may be nothing.
 
-use harness::rls::price::{measure, ActingAs, PricedQuery};
+use harness::rls::price::{measure, speedup, ActingAs, PricedQuery};
 use sqlx::Connection;
 
 use crate::support;
@@ -99,6 +101,19 @@ async fn a_search_that_loses_its_index_under_rls_is_flagged_and_a_key_lookup_is_
         .unwrap();
     assert!(t.unwrap_or_default().is_empty());
 
+    // A claim's baseline (`[[claim]]`): the same search as the app role
+    // with the GIN index dropped. Under RLS the index does not serve the
+    // search at all, so dropping it changes no plan.
+    let drop_gin = vec!["public.docs_tsv".to_string()];
+    let s = speedup(&mut conn, &who, &queries[0], &drop_gin, 2)
+        .await
+        .unwrap();
+    assert!(!s.with_indexes.contains(&"docs_tsv".to_string()), "{s:?}");
+    assert!(
+        !s.without_indexes.contains(&"docs_tsv".to_string()),
+        "{s:?}"
+    );
+
     // The cause: with the operator's function leakproof, the index is kept.
     sqlx::raw_sql("alter function ts_match_vq(tsvector, tsquery) leakproof")
         .execute(&mut conn)
@@ -107,6 +122,32 @@ async fn a_search_that_loses_its_index_under_rls_is_flagged_and_a_key_lookup_is_
     let again = measure(&mut conn, &who, &queries[..1], 2).await.unwrap();
     assert!(again[0].lost.is_empty(), "{:?}", again[0]);
     assert_ne!(again[0].flag.as_deref(), Some("rls-costs-index"));
+
+    // Now the index serves the app role, and the claim's measurement sees
+    // what it is worth: the tenant's 30,000 rows scanned without it.
+    let s = speedup(&mut conn, &who, &queries[0], &drop_gin, 2)
+        .await
+        .unwrap();
+    assert!(s.with_indexes.contains(&"docs_tsv".to_string()), "{s:?}");
+    assert!(
+        !s.without_indexes.contains(&"docs_tsv".to_string()),
+        "{s:?}"
+    );
+    assert!(
+        s.ratio() > 3.0,
+        "the GIN index is worth more than 3x here: {s:?}"
+    );
+    // The drop was rolled back; an index that backs a constraint, or one
+    // that does not exist, is an error, not a silent no-op.
+    let kept: bool = sqlx::query_scalar("select to_regclass('docs_tsv') is not null")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(kept, "the index is still there");
+    for bad in ["docs_pkey", "no_such_index"] {
+        let e = speedup(&mut conn, &who, &queries[0], &[bad.to_string()], 1).await;
+        assert!(e.is_err(), "dropping {bad} must fail: {e:?}");
+    }
     conn.close().await.unwrap();
     drop(c);
 }

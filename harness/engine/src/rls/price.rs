@@ -192,6 +192,82 @@ async fn measure_one(
     Ok(price)
 }
 
+/// A claimed speed-up, measured: one query as the app role, with its
+/// indexes and with some of them dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Speedup {
+    /// Execution time with the indexes (fastest run), ms.
+    pub with_ms: f64,
+    /// Execution time with the named indexes dropped, ms.
+    pub without_ms: f64,
+    /// Indexes each plan used.
+    pub with_indexes: Vec<String>,
+    pub without_indexes: Vec<String>,
+}
+
+impl Speedup {
+    /// Time without the indexes over time with them.
+    pub fn ratio(&self) -> f64 {
+        if self.with_ms > 0.0 {
+            self.without_ms / self.with_ms
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Time `q` as `who` with its indexes, then with `drop` dropped, in one
+/// transaction that is rolled back (nothing is dropped for good; the
+/// tables are locked until it ends, so run it when no load runs). `conn`
+/// as for [`measure`], and it must own the indexes or be a superuser.
+/// Index names may be schema-qualified (`public.idx`).
+pub async fn speedup(
+    conn: &mut PgConnection,
+    who: &ActingAs,
+    q: &PricedQuery,
+    drop: &[String],
+    runs: u32,
+) -> Result<Speedup, sqlx::Error> {
+    let runs = runs.max(1);
+    let mut tx = conn.begin().await?;
+    for (name, value) in &who.settings {
+        sqlx::query("select set_config($1, $2, true)")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let as_app = format!("set local role {}", crate::app::quote(&who.role));
+    sqlx::raw_sql(AssertSqlSafe(as_app.clone()))
+        .execute(&mut *tx)
+        .await?;
+    let with = side(&mut tx, q, runs).await?;
+    sqlx::raw_sql("reset role").execute(&mut *tx).await?;
+    for index in drop {
+        let name = match index.split_once('.') {
+            Some((schema, name)) => {
+                format!("{}.{}", crate::app::quote(schema), crate::app::quote(name))
+            }
+            None => crate::app::quote(index),
+        };
+        sqlx::raw_sql(AssertSqlSafe(format!("drop index {name}")))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::raw_sql(AssertSqlSafe(as_app))
+        .execute(&mut *tx)
+        .await?;
+    let without = side(&mut tx, q, runs).await?;
+    tx.rollback().await?;
+    let names = |s: &BTreeSet<(String, String)>| s.iter().map(|(i, _)| i.clone()).collect();
+    Ok(Speedup {
+        with_ms: with.ms,
+        without_ms: without.ms,
+        with_indexes: names(&with.indexes),
+        without_indexes: names(&without.indexes),
+    })
+}
+
 /// Decide the flag, the reason and the fix from the figures.
 pub fn judge(p: &mut Price, who: &ActingAs) {
     let setting = who
