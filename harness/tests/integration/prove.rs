@@ -341,7 +341,8 @@ async fn prove_rls_finds_each_flaw_of_the_ledger_with_a_minimal_counterexample()
 /// The command on the reference app (its own cluster, the fixtures'
 /// legacy file migrated, the extra settings drawn from app.toml): exit 0
 /// and a run folder; `--from FILE` proves another app's legacy file the
-/// same way; with `--url` and the tenancy given by flags, a flawed database exits 13 with the
+/// same way, as does an app folder's data.sql with rows its mapping
+/// refuses; with `--url` and the tenancy given by flags, a flawed database exits 13 with the
 /// counterexample on stdout and is left as it was, a database with one tenant exits 4 saying
 /// why, an unreachable one exits 3.
 #[tokio::test]
@@ -430,6 +431,20 @@ async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
     ]);
     assert_eq!(code, Some(harness::exit_codes::OK), "{out}\n{err}");
     assert!(out.contains("isolation holds"), "{out}");
+
+    // An app folder's data.sql whose hard values the mapping refuses: they
+    // are left out and counted, and every later table still has rows to
+    // prove on (stopping at the first refusal left them empty).
+    let journal = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/journal");
+    let (code, out, err) = run(&[
+        "--app",
+        &journal.display().to_string(),
+        "--backend",
+        "native",
+    ]);
+    assert_eq!(code, Some(harness::exit_codes::OK), "{out}\n{err}");
+    assert!(out.contains("isolation holds"), "{out}");
+    assert!(err.contains("legacy rows the mapping refuses were left out"), "{err}");
 
     let (lonely, _) = ledger_db(&c, "cli_lonely", &file, None).await;
     let mut conn = lonely.connect().await.unwrap();
