@@ -644,9 +644,10 @@ select 1, (select min(id) from barbershop_locations where organization_id = 1),
     '2024-11-28T10:15:30.123456Z', '2024-12-01 06:50:00+02:00'
 where exists (select 1 from organizations where id = 1);
 
--- Money as the app kept it, in REAL: 0.1 + 0.2, a fee of 2.675 (the
--- shortest decimal SQLite prints), an amount typed as text. numeric(10,2)
--- rounds half away from zero on the shortest decimal: 0.30, 2.68, 45.00.
+-- Money as the app kept it, in REAL: a tip of 0.1 + 0.2, a fee of 2.675
+-- (the shortest decimal SQLite prints), an amount the form sent as text
+-- (the column's REAL affinity stores it as 45.0). numeric(10,2) rounds half
+-- away from zero on the shortest decimal: 0.30, 2.68, 45.00.
 insert into payments (organization_id, location_id, user_id, appointment_id, barber_id, amount, tip_amount,
     platform_fee, barber_amount, refund_amount, currency, status, payment_method, stripe_session_id,
     stripe_payment_intent_id, metadata, created_at, updated_at)
