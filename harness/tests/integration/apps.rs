@@ -570,6 +570,18 @@ async fn every_shipped_app_folder_with_sample_data_goes_through_the_pipeline() {
                 "{name}: most named queries ran: {called} of {}",
                 queries.len()
             );
+            // The folder's speed claims were measured on real calls (held
+            // or not: at this size a claim may well not hold).
+            let w = scenarios::Workload::load(&folder.join("workload.toml")).unwrap();
+            assert_eq!(results.claims.len(), w.claims.len(), "{name}");
+            for c in &results.claims {
+                assert!(
+                    c.error.is_none() && c.measured.is_some(),
+                    "{name}: claim {} not measured: {:?}",
+                    c.name,
+                    c.error
+                );
+            }
         }
     }
 }
