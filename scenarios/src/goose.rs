@@ -1,6 +1,12 @@
 //! The goose glue: one goose scenario per kind of user of the workload,
-//! one goose transaction per step (with the step's weight), and each named
-//! query a step sends recorded as a goose custom request.
+//! one goose transaction that draws the user's next step by the steps'
+//! weights and runs it, and each named query a step sends recorded as a
+//! goose custom request.
+//!
+//! Why not one goose transaction per step with the step's weight: goose
+//! lays a scenario's weighted transactions out once, in one order, and
+//! every user walks that order from its start, so in a short run the
+//! steps late in it barely run at all and every user begins alike.
 //!
 //! A goose transaction is a closure over an [`Env`] (goose 0.19 takes
 //! `Arc<dyn Fn>`), so no global state is needed and two attacks in one
@@ -22,8 +28,8 @@ pub const METHOD: &str = "SQL";
 #[derive(Clone)]
 struct Slot(Arc<tokio::sync::Mutex<UserState>>);
 
-/// Step `step` of the user's kind as a goose transaction.
-fn goose_transaction(env: Arc<Env>, step: usize) -> Transaction {
+/// The user's next step, drawn by weight, as a goose transaction.
+fn goose_transaction(env: Arc<Env>) -> Transaction {
     let f: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
         let env = env.clone();
         Box::pin(async move {
@@ -34,6 +40,7 @@ fn goose_transaction(env: Arc<Env>, step: usize) -> Transaction {
             };
             let outcomes = {
                 let mut state = slot.0.lock().await;
+                let step = state.draw_step(&env);
                 state.run_step(&env, step).await
             };
             for o in &outcomes {
@@ -92,13 +99,7 @@ pub fn goose_scenarios(
             .set_weight(kind.weight)?
             .set_wait_time(lo, hi)?
             .register_transaction(on_start(env.clone(), k, seed ^ k as u64));
-        for (s, step) in kind.steps.iter().enumerate() {
-            sc = sc.register_transaction(
-                goose_transaction(env.clone(), s)
-                    .set_name(step.name)
-                    .set_weight(step.weight)?,
-            );
-        }
+        sc = sc.register_transaction(goose_transaction(env.clone()).set_name("step"));
         out.push(sc);
     }
     Ok(out)
