@@ -14,16 +14,14 @@
 -- prove-rls rightly refuses for any definer function it cannot tell apart
 -- from one that leaks rows. The harness's own lag gate watches the replica.
 --
--- max_connections comes from pg_settings: audit-rls takes any function
--- whose body calls current_setting for a tenant-context function and flags
--- a call without missing_ok.
+-- No server settings: the monitor knows max_connections and the pool size
+-- from its configuration, and reading pg_settings (every setting, built on
+-- each call) was the dearest part of a check.
 create function tutor_health()
 returns table (
     checked_at               timestamptz,
     in_recovery              boolean,
     connections              integer,
-    max_connections          integer,
-    connections_pct          double precision,
     app_connections          integer,
     app_active               integer,
     app_idle_in_transaction  integer,
@@ -37,47 +35,48 @@ language sql volatile security invoker
 set search_path = pg_catalog, pg_temp
 as $$
     with a as (
+        -- pg_stat_get_activity and pg_stat_get_wal_senders directly: the
+        -- pg_stat_activity and pg_stat_replication views join catalogs for
+        -- names this check does not need, and cost it several times more.
         select count(*)::integer as connections,
-               count(*) filter (where s.usename = current_user)::integer as app_connections,
-               count(*) filter (where s.usename = current_user and s.state = 'active')::integer as app_active,
-               count(*) filter (where s.usename = current_user
+               count(*) filter (where s.usesysid = me.oid)::integer as app_connections,
+               count(*) filter (where s.usesysid = me.oid and s.state = 'active')::integer as app_active,
+               count(*) filter (where s.usesysid = me.oid
                                   and s.state like 'idle in transaction%')::integer as app_idle_in_transaction,
-               count(*) filter (where s.usename = current_user and s.wait_event_type = 'Lock')::integer
+               count(*) filter (where s.usesysid = me.oid and s.wait_event_type = 'Lock')::integer
                    as app_waiting_on_locks,
                coalesce(max(extract(epoch from pg_catalog.clock_timestamp() - s.query_start))
-                        filter (where s.usename = current_user and s.state = 'active'
+                        filter (where s.usesysid = me.oid and s.state = 'active'
                                   and s.pid <> pg_catalog.pg_backend_pid()), 0)::double precision
                    as app_longest_query_s
-        from pg_catalog.pg_stat_activity s
+        from pg_catalog.pg_stat_get_activity(null::integer) s,
+             (select current_user::text::pg_catalog.regrole::oid as oid) me
         -- another role's backend_type reads NULL (as its state does): counted
-        where s.datname = pg_catalog.current_database()
+        where s.datid = (select b.oid from pg_catalog.pg_database b
+                         where b.datname = pg_catalog.current_database())
           and coalesce(s.backend_type, 'client backend') = 'client backend'
     ),
-    m as (
-        select g.setting::integer as max_connections
-        from pg_catalog.pg_settings g
-        where g.name = 'max_connections'
-    ),
     r as (
-        select count(*)::integer as replicas from pg_catalog.pg_stat_replication
+        select count(*)::integer as replicas from pg_catalog.pg_stat_get_wal_senders()
     ),
     d as (
-        select case when blks_hit + blks_read = 0 then null
-                    else round((100.0 * blks_hit / (blks_hit + blks_read))::numeric, 2)::double precision end
+        -- fetched = hit + read (pg_stat_database's blks_read is the difference)
+        select case when pg_catalog.pg_stat_get_db_blocks_fetched(b.oid) = 0 then null
+                    else round((100.0 * pg_catalog.pg_stat_get_db_blocks_hit(b.oid)
+                                / pg_catalog.pg_stat_get_db_blocks_fetched(b.oid))::numeric, 2)::double precision end
                    as cache_hit_pct
-        from pg_catalog.pg_stat_database
-        where datname = pg_catalog.current_database()
+        from pg_catalog.pg_database b
+        where b.datname = pg_catalog.current_database()
     )
     select pg_catalog.now(),
            pg_catalog.pg_is_in_recovery(),
-           a.connections, m.max_connections,
-           round((100.0 * a.connections / m.max_connections)::numeric, 1)::double precision,
+           a.connections,
            a.app_connections, a.app_active, a.app_idle_in_transaction, a.app_waiting_on_locks,
            a.app_longest_query_s,
            pg_catalog.pg_database_size(pg_catalog.current_database()),
            r.replicas,
            d.cache_hit_pct
-    from a, m, r, d
+    from a, r, d
 $$;
 alter function tutor_health() owner to tutor_owner;
 revoke all on function tutor_health() from public;
