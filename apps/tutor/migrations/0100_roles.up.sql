@@ -1,5 +1,5 @@
 -- The Learning Assistant's three roles:
---   tutor_owner   owns every table and the sign-in function; NOLOGIN,
+--   tutor_owner   owns every table and both functions (sign-in, health); NOLOGIN,
 --                 BYPASSRLS. The migration runs as a superuser and switches
 --                 to it (SET ROLE) to load the data: COPY into a table with
 --                 row-level security is refused to a role RLS binds, and
