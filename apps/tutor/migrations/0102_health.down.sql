@@ -1,0 +1,2 @@
+-- Reverses 0102_health.up.sql.
+drop function tutor_health();
