@@ -100,14 +100,14 @@ impl Query {
     /// Bind this query's parameters (fresh ids for the inserts).
     fn bind<'q>(self, query: PgQuery<'q>, p: &'q Params) -> PgQuery<'q> {
         match self {
+            // Both searches go through migration 0104's functions, which
+            // read the tenant from the context.
             Query::SearchProjects => query
-                .bind(p.company)
                 .bind(&p.project_word)
                 .bind(&p.statuses)
                 .bind(20i64)
                 .bind(0i64),
             Query::FilterProjects => query
-                .bind(p.company)
                 .bind(&p.location)
                 .bind(&p.statuses)
                 .bind(20i64)
@@ -192,7 +192,10 @@ impl Search {
     /// The GIN index the case is about.
     pub fn index(self) -> &'static str {
         match self {
-            Search::TenantProjects | Search::AllProjects => "idx_projects_search",
+            // The tenant search runs through migration 0104's function,
+            // which reads the tenant-led GIN index.
+            Search::TenantProjects => "idx_projects_company_search",
+            Search::AllProjects => "idx_projects_search",
             Search::AllApplicants => "idx_applicants_search",
         }
     }

@@ -362,7 +362,10 @@ mod tests {
         let firsts: std::collections::BTreeSet<usize> = (0..50)
             .map(|u| pick_weighted(&weights, &mut SmallRng::seed_from_u64(u)))
             .collect();
-        assert!(firsts.len() >= 3, "users begin with different steps: {firsts:?}");
+        assert!(
+            firsts.len() >= 3,
+            "users begin with different steps: {firsts:?}"
+        );
         assert_eq!(pick_weighted(&[], &mut rng), 0);
         assert_eq!(pick_weighted(&[0, 0], &mut rng), 0);
     }

@@ -26,7 +26,8 @@
 -- nothing), reads only projects, returns only the screen's columns, and
 -- pins its search_path. The GIN indexes lead with company_id (btree_gin),
 -- so one index scan finds the tenant's matches instead of every tenant's.
--- pg_trgm and btree_gin are trusted extensions shipped with PostgreSQL.
+-- pg_trgm and btree_gin are trusted extensions shipped with PostgreSQL;
+-- the down migration drops them again.
 
 create extension if not exists pg_trgm;
 create extension if not exists btree_gin;

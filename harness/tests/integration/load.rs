@@ -177,7 +177,8 @@ async fn smoke_1000_users_pass_every_gate() {
         .await
         .unwrap();
     let browsing = portal.workload.user("browsing").unwrap();
-    let Some(scenarios::workload::Source::Choice(terms)) = browsing.steps[0].calls[0].params.get(1)
+    let Some(scenarios::workload::Source::Choice(terms)) =
+        browsing.steps[0].calls[0].params.first()
     else {
         panic!("the browsing search draws its term from a choice")
     };

@@ -444,7 +444,10 @@ async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
     ]);
     assert_eq!(code, Some(harness::exit_codes::OK), "{out}\n{err}");
     assert!(out.contains("isolation holds"), "{out}");
-    assert!(err.contains("legacy rows the mapping refuses were left out"), "{err}");
+    assert!(
+        err.contains("legacy rows the mapping refuses were left out"),
+        "{err}"
+    );
 
     let (lonely, _) = ledger_db(&c, "cli_lonely", &file, None).await;
     let mut conn = lonely.connect().await.unwrap();

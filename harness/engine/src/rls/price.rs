@@ -134,6 +134,33 @@ pub async fn measure(
     Ok(out)
 }
 
+/// A transaction with `who`'s settings set in it (transaction-local).
+async fn begin_with_settings<'c>(
+    conn: &'c mut PgConnection,
+    who: &ActingAs,
+) -> Result<sqlx::Transaction<'c, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    for (name, value) in &who.settings {
+        sqlx::query("select set_config($1, $2, true)")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
+}
+
+/// Act as `who`'s role until `reset role` or the transaction's end.
+async fn set_role(conn: &mut PgConnection, who: &ActingAs) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "set local role {}",
+        crate::app::quote(&who.role)
+    )))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// One side's plan summary.
 struct Side {
     ms: f64,
@@ -147,21 +174,9 @@ async fn measure_one(
     q: &PricedQuery,
     runs: u32,
 ) -> Result<Price, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    for (name, value) in &who.settings {
-        sqlx::query("select set_config($1, $2, true)")
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = begin_with_settings(conn, who).await?;
     let unbound = side(&mut tx, q, runs).await?;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "set local role {}",
-        crate::app::quote(&who.role)
-    )))
-    .execute(&mut *tx)
-    .await?;
+    set_role(&mut tx, who).await?;
     let bound = side(&mut tx, q, runs).await?;
     sqlx::raw_sql("reset role").execute(&mut *tx).await?;
     let mut lost = Vec::new();
@@ -229,18 +244,8 @@ pub async fn speedup(
     runs: u32,
 ) -> Result<Speedup, sqlx::Error> {
     let runs = runs.max(1);
-    let mut tx = conn.begin().await?;
-    for (name, value) in &who.settings {
-        sqlx::query("select set_config($1, $2, true)")
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let as_app = format!("set local role {}", crate::app::quote(&who.role));
-    sqlx::raw_sql(AssertSqlSafe(as_app.clone()))
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin_with_settings(conn, who).await?;
+    set_role(&mut tx, who).await?;
     let with = side(&mut tx, q, runs).await?;
     sqlx::raw_sql("reset role").execute(&mut *tx).await?;
     for index in drop {
@@ -254,9 +259,7 @@ pub async fn speedup(
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::raw_sql(AssertSqlSafe(as_app))
-        .execute(&mut *tx)
-        .await?;
+    set_role(&mut tx, who).await?;
     let without = side(&mut tx, q, runs).await?;
     tx.rollback().await?;
     let names = |s: &BTreeSet<(String, String)>| s.iter().map(|(i, _)| i.clone()).collect();
