@@ -95,12 +95,13 @@ pub fn goose_scenarios(
             Duration::from_secs_f64(kind.think[0]),
             Duration::from_secs_f64(kind.think[1]),
         ));
-        let mut sc = Scenario::new(kind.name)
-            .set_weight(kind.weight)?
-            .set_wait_time(lo, hi)?
-            .register_transaction(on_start(env.clone(), k, seed ^ k as u64));
-        sc = sc.register_transaction(goose_transaction(env.clone()).set_name("step"));
-        out.push(sc);
+        out.push(
+            Scenario::new(kind.name)
+                .set_weight(kind.weight)?
+                .set_wait_time(lo, hi)?
+                .register_transaction(on_start(env.clone(), k, seed ^ k as u64))
+                .register_transaction(goose_transaction(env.clone()).set_name("step")),
+        );
     }
     Ok(out)
 }

@@ -89,6 +89,8 @@ pub struct KindPlan {
     pub slots: Vec<usize>,
     pub settings: Vec<(String, Src)>,
     pub steps: Vec<StepPlan>,
+    /// The steps' weights, for drawing a user's next step.
+    pub step_weights: Weights,
 }
 
 /// A read-your-own-write pair: after `write` returns a row, the next
@@ -556,6 +558,7 @@ impl Plan {
                 weight: u.weight,
                 think: u.think,
                 slots: slot_samples,
+                step_weights: Weights::new(steps.iter().map(|s| s.weight as u64)),
                 settings,
                 steps,
             });
@@ -611,12 +614,38 @@ pub struct Tenant {
     pub samples: Vec<Vec<Vec<Value>>>,
 }
 
-/// Every tenant the load draws from, with a cumulative-weight table for
-/// drawing by weight.
+/// A cumulative-weight table: draws an index with probability
+/// proportional to its weight (a weight of 0 is never drawn).
+#[derive(Debug, Clone, Default)]
+pub struct Weights(Vec<u64>);
+
+impl Weights {
+    pub fn new(weights: impl IntoIterator<Item = u64>) -> Self {
+        let mut acc = 0u64;
+        Weights(
+            weights
+                .into_iter()
+                .map(|w| {
+                    acc += w;
+                    acc
+                })
+                .collect(),
+        )
+    }
+
+    /// `None` when there is nothing to draw (no weights, or all 0).
+    pub fn draw(&self, rng: &mut SmallRng) -> Option<usize> {
+        let total = *self.0.last().filter(|t| **t > 0)?;
+        let x = rng.random_range(0..total);
+        Some(self.0.partition_point(|&c| c <= x))
+    }
+}
+
+/// Every tenant the load draws from, with their weights for drawing.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub tenants: Vec<Tenant>,
-    cumulative: Vec<u64>,
+    weights: Weights,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -629,18 +658,8 @@ pub struct CatalogError {
 
 impl Catalog {
     pub fn new(tenants: Vec<Tenant>) -> Self {
-        let mut acc = 0u64;
-        let cumulative = tenants
-            .iter()
-            .map(|t| {
-                acc += t.weight.max(1);
-                acc
-            })
-            .collect();
-        Catalog {
-            tenants,
-            cumulative,
-        }
+        let weights = Weights::new(tenants.iter().map(|t| t.weight.max(1)));
+        Catalog { tenants, weights }
     }
 
     /// Run the tenants query, then every sample per tenant as `owner` with
@@ -703,12 +722,43 @@ impl Catalog {
 
     /// A tenant drawn with probability proportional to its weight.
     pub fn draw(&self, rng: &mut SmallRng) -> Option<usize> {
-        let total = *self.cumulative.last()?;
-        let x = rng.random_range(0..total);
-        Some(self.cumulative.partition_point(|&c| c <= x))
+        self.weights.draw(rng)
     }
 
     pub fn is_empty(&self) -> bool {
         self.tenants.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod weights_tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn indexes_are_drawn_in_proportion_and_each_stream_begins_differently() {
+        let weights = Weights::new([4, 1, 0, 5]);
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut n = [0usize; 4];
+        for _ in 0..100_000 {
+            n[weights.draw(&mut rng).unwrap()] += 1;
+        }
+        assert_eq!(n[2], 0, "a weight of 0 is never drawn");
+        for (i, w) in [4, 1, 0, 5].iter().enumerate() {
+            let share = n[i] as f64 / 100_000.0;
+            assert!(
+                (share - *w as f64 / 10.0).abs() < 0.01,
+                "index {i}: {share}"
+            );
+        }
+        let firsts: BTreeSet<usize> = (0..50)
+            .map(|u| weights.draw(&mut SmallRng::seed_from_u64(u)).unwrap())
+            .collect();
+        assert!(
+            firsts.len() >= 3,
+            "streams begin with different indexes: {firsts:?}"
+        );
+        assert_eq!(Weights::new([]).draw(&mut rng), None);
+        assert_eq!(Weights::new([0, 0]).draw(&mut rng), None);
     }
 }

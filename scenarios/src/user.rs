@@ -54,23 +54,6 @@ fn pick<'a, T>(v: &'a [T], rng: &mut SmallRng) -> Option<&'a T> {
     (!v.is_empty()).then(|| &v[rng.random_range(0..v.len())])
 }
 
-/// An index into `weights`, drawn in proportion to them (0 for an empty
-/// or all-zero list).
-fn pick_weighted(weights: &[usize], rng: &mut SmallRng) -> usize {
-    let total: usize = weights.iter().sum();
-    if total == 0 {
-        return 0;
-    }
-    let mut x = rng.random_range(0..total);
-    for (i, w) in weights.iter().enumerate() {
-        if x < *w {
-            return i;
-        }
-        x -= w;
-    }
-    weights.len() - 1
-}
-
 /// Draws values for one user in one tenant.
 struct Drawer<'a> {
     tenant: &'a Tenant,
@@ -250,12 +233,10 @@ impl UserState {
     /// its own sequence, so short runs see every step in proportion and
     /// users do not all begin with the same one.
     pub fn draw_step(&mut self, env: &Env) -> usize {
-        let weights: Vec<usize> = env.plan.kinds[self.kind]
-            .steps
-            .iter()
-            .map(|s| s.weight)
-            .collect();
-        pick_weighted(&weights, &mut self.rng)
+        env.plan.kinds[self.kind]
+            .step_weights
+            .draw(&mut self.rng)
+            .unwrap_or(0)
     }
 
     /// Run step `step` of this user's kind: its calls in order.
@@ -339,34 +320,5 @@ impl UserState {
             x -= s.weight;
         }
         0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn steps_are_drawn_in_proportion_and_each_user_begins_differently() {
-        let weights = [4, 1, 0, 5];
-        let mut rng = SmallRng::seed_from_u64(7);
-        let mut n = [0usize; 4];
-        for _ in 0..100_000 {
-            n[pick_weighted(&weights, &mut rng)] += 1;
-        }
-        assert_eq!(n[2], 0, "a weight of 0 is never drawn");
-        for (i, w) in weights.iter().enumerate() {
-            let share = n[i] as f64 / 100_000.0;
-            assert!((share - *w as f64 / 10.0).abs() < 0.01, "step {i}: {share}");
-        }
-        let firsts: std::collections::BTreeSet<usize> = (0..50)
-            .map(|u| pick_weighted(&weights, &mut SmallRng::seed_from_u64(u)))
-            .collect();
-        assert!(
-            firsts.len() >= 3,
-            "users begin with different steps: {firsts:?}"
-        );
-        assert_eq!(pick_weighted(&[], &mut rng), 0);
-        assert_eq!(pick_weighted(&[0, 0], &mut rng), 0);
     }
 }

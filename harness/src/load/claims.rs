@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Session;
 use crate::report::{Comparison, Gate};
-use crate::rls::price::{self, ActingAs, PricedQuery, Speedup};
+use crate::rls::price::{self, Speedup};
 
 /// Measured runs per side (after one warm-up run each).
 const RUNS: u32 = 3;
@@ -102,15 +102,7 @@ pub async fn measure(session: &Session, claims: &[scenarios::ClaimDef]) -> Vec<C
                 ))
             }
             (Some(conn), Some((_, ex))) => {
-                let who = ActingAs {
-                    role: session.app_role.clone(),
-                    settings: ex.settings.clone(),
-                };
-                let q = PricedQuery {
-                    name: c.query.clone(),
-                    sql: ex.sql.to_string(),
-                    args: ex.args.clone(),
-                };
+                let (who, q) = super::price::replay(session, &c.query, ex);
                 match price::speedup(conn, &who, &q, &c.without_indexes, RUNS).await {
                     Ok(m) => r.measured = Some(m),
                     Err(e) => r.error = Some(e.to_string()),

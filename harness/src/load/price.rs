@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::results::LoadResults;
+use super::transport::Example;
 use super::Session;
 use crate::rls::price::{self, ActingAs, Price, PricedQuery};
 
@@ -45,15 +46,7 @@ pub async fn measure(session: &Session, results: &LoadResults) -> Vec<QueryPrice
     };
     let mut out = Vec::with_capacity(examples.len());
     for (name, ex) in examples {
-        let who = ActingAs {
-            role: session.app_role.clone(),
-            settings: ex.settings.clone(),
-        };
-        let q = PricedQuery {
-            name: name.to_string(),
-            sql: ex.sql.to_string(),
-            args: ex.args.clone(),
-        };
+        let (who, q) = replay(session, name, &ex);
         let price = match price::measure(&mut conn, &who, std::slice::from_ref(&q), RUNS).await {
             Ok(mut v) => v.remove(0),
             Err(e) => {
@@ -69,6 +62,22 @@ pub async fn measure(session: &Session, results: &LoadResults) -> Vec<QueryPrice
         });
     }
     out
+}
+
+/// Who made a query's example call and the call itself, to run it again
+/// (the price of RLS here, an app's claims in [`super::claims`]).
+pub(super) fn replay(session: &Session, name: &str, ex: &Example) -> (ActingAs, PricedQuery) {
+    (
+        ActingAs {
+            role: session.app_role.clone(),
+            settings: ex.settings.clone(),
+        },
+        PricedQuery {
+            name: name.to_string(),
+            sql: ex.sql.to_string(),
+            args: ex.args.clone(),
+        },
+    )
 }
 
 /// The server where `sql` took the most statement time, and its share.
