@@ -15,7 +15,7 @@
 //! - [`cli`]: the command line over the stages above; [`exit_codes`] is
 //!   what CI reads.
 
-pub use harness_engine::{app, cluster, config, exit_codes, init, migrate, report, rls};
+pub use harness_engine::{app, cluster, config, data, exit_codes, init, migrate, report, rls};
 
 pub mod cli;
 pub mod load;

@@ -17,6 +17,7 @@
 pub mod app;
 pub mod cluster;
 pub mod config;
+pub mod data;
 pub mod exit_codes;
 pub mod init;
 pub mod migrate;

@@ -344,14 +344,20 @@ async fn legacy_file(
     use crate::load::data::{DataSource, SourceError};
     let source = DataSource::choose(app, args.from.clone()).ok_or_else(|| {
         BadInput(format!(
-            "{} has no data.sql and no --from FILE was given: nothing to load and prove on",
+            "{} has no data.toml or data.sql and no --from FILE was given: nothing to load and prove on",
             app.dir.display()
         ))
     })?;
     let tenants = args.tenants.max(2);
+    // The generator's scale 1 is 100k rows; a folder's scale 1 is its own
+    // small set. A proof needs every shape of row, not volume.
     let spec = fixtures::generate::Spec {
         tenants,
-        scale: 0.01,
+        scale: if source == DataSource::Generator {
+            0.01
+        } else {
+            1.0
+        },
         seed: 1,
         edge_rate: 0.0,
     };
@@ -360,10 +366,12 @@ async fn legacy_file(
         .await
         .map_err(|e| match e {
             SourceError::Sample(a) => anyhow::Error::from(a),
+            SourceError::Data(d) if d.is_bad_input() => BadInput(d.to_string()).into(),
             e => anyhow::Error::from(e),
         })?;
     let scale = match &source {
         DataSource::File(f) => format!("file {}", f.display()),
+        DataSource::Toml => format!("data.toml, {tenants} tenants"),
         DataSource::Sample => format!("data.sql, {tenants} tenants"),
         DataSource::Generator => format!("fixtures, {tenants} tenants, scale 0.01"),
     };

@@ -1,43 +1,63 @@
-//! `harness seed`: generate the reference app's tenant data into a legacy
-//! SQLite file (the migration's source) or into PostgreSQL (for load runs
-//! that skip the migration), with a progress bar and a summary.
+//! `harness seed`: tenant data for any app folder, into a new legacy SQLite
+//! file or into PostgreSQL.
 //!
-//! The work is all in `fixtures` (generator and writers); this module picks
-//! the target, layers the options (`[seed]` in harness.toml, then flags),
-//! draws the bar (only when stderr is a terminal, so logs and CI output stay
-//! clean) and prints the summary on stdout, where scripts read it.
+//! Where the rows come from, in this order ([`Source`]):
+//!
+//! 1. `--clone-from FILE`: the tenants of a real file, copied with new keys
+//!    ([`crate::app::clone`]);
+//! 2. the folder's `data.toml` ([`crate::data`]);
+//! 3. the folder's `data.sql` ([`crate::app::sample`]);
+//! 4. for the reference app, its own generator (`fixtures::generate`).
+//!
+//! Into PostgreSQL, the rows take the migration's path: the legacy file is
+//! written to a temporary directory and moved by [`crate::migrate`] (COPY as
+//! the owner role, indexes dropped and rebuilt, the same bulk loader a real
+//! migration uses), so seeding tests the loader users will run.
+//!
+//! Each phase draws a progress bar with rows/s and time left when stderr is
+//! a terminal, and prints one line when it ends either way; the summary goes
+//! to stdout, where scripts read it.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Args;
-use fixtures::generate::{Plan, Spec};
-use fixtures::write::postgres::{default_connections, write_postgres};
-use fixtures::write::{sqlite::write_sqlite, Summary, WriteError};
+use fixtures::generate::Spec;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::ConnectOptions;
 
 use super::{BadInput, ClusterArgs};
+use crate::app::{quote, sample, App};
 use crate::cluster::{external::guard_disposable, BackendKind, Cluster};
 use crate::config::HarnessConfig;
 use crate::exit_codes;
+use crate::migrate::{self, MigrateOptions, OnError};
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// Number of tenants (companies) [default: 50, or [seed] tenants].
+    /// The app folder [default: the reference app].
+    #[arg(long, env = "HARNESS_APP")]
+    pub app: Option<PathBuf>,
+    /// Number of tenants [default: data.toml's count, or [seed] tenants].
     #[arg(long)]
     pub tenants: Option<u32>,
-    /// Size factor: about 100,000 rows per unit [default: 1, or [seed] scale].
+    /// Size factor: multiplies every per-tenant row count [default: 1, or
+    /// [seed] scale].
     #[arg(long)]
     pub scale: Option<f64>,
     /// Seed: the same seed gives the same data, byte for byte [default: 1].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Fraction of rows given one hard value listed in docs/migrate.md (SQLite only);
-    /// the manifest goes to <FILE>.manifest.jsonl.
-    #[arg(long, default_value_t = 0.0)]
-    pub edge_rate: f64,
+    /// Fraction of rows given one hard value (docs/data.md lists them); the
+    /// manifest goes to <FILE>.manifest.jsonl [default: data.toml's rate, or 0].
+    #[arg(long)]
+    pub edge_rate: Option<f64>,
+    /// Make the tenants by copying those of this legacy SQLite file (new
+    /// keys, references kept inside each tenant, unique values changed).
+    #[arg(long, value_name = "FILE")]
+    pub clone_from: Option<PathBuf>,
     /// Write a new legacy SQLite file here.
     #[arg(
         long,
@@ -49,17 +69,20 @@ pub struct SeedArgs {
     /// Replace the SQLite file (and its manifest) if it exists.
     #[arg(long, requires = "sqlite")]
     pub force: bool,
-    /// Write into PostgreSQL (the cluster options say which); applies the schema first.
+    /// Write into PostgreSQL (the cluster options say which), through the
+    /// migration's loader; applies the app's migrations first.
     #[arg(long)]
     pub postgres: bool,
-    /// Database to seed on the cluster (created if missing on a harness-started
-    /// or --disposable cluster).
-    #[arg(long, default_value = "portal")]
-    pub database: String,
-    /// PostgreSQL: connections loading tables at once [default: one per
-    /// core, at most 4].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub connections: Option<u16>,
+    /// Database to seed [default: the app's database]; created if missing on
+    /// a harness-started or --disposable cluster.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// PostgreSQL: also verify every row's digest after the load.
+    #[arg(long, requires = "postgres")]
+    pub verify: bool,
+    /// PostgreSQL: where rows the mapping refuses (hard values) are listed.
+    #[arg(long, default_value = "rejects.jsonl", requires = "postgres")]
+    pub rejects: PathBuf,
     /// Also write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -76,52 +99,322 @@ struct SeedSection {
     seed: Option<u64>,
 }
 
+/// Where the rows come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Clone(PathBuf),
+    DataToml,
+    DataSql,
+    Generator,
+}
+
+impl Source {
+    pub fn choose(app: &App, clone_from: Option<&Path>) -> Option<Source> {
+        if let Some(f) = clone_from {
+            Some(Source::Clone(f.to_path_buf()))
+        } else if app.data_toml.is_some() {
+            Some(Source::DataToml)
+        } else if sample::available(app) {
+            Some(Source::DataSql)
+        } else if crate::load::data::is_reference(app) {
+            Some(Source::Generator)
+        } else {
+            None
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Source::Clone(f) => format!("cloned from {}", f.display()),
+            Source::DataToml => "data.toml".into(),
+            Source::DataSql => "data.sql".into(),
+            Source::Generator => "the reference app's generator".into(),
+        }
+    }
+}
+
+/// One phase's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseFigures {
+    pub phase: String,
+    pub rows: u64,
+    pub seconds: f64,
+    pub rows_per_sec: f64,
+}
+
+/// What `harness seed` prints and writes as JSON.
+#[derive(Debug, Serialize)]
+pub struct SeedReport {
+    pub app: String,
+    pub source: String,
+    pub tenants: u32,
+    pub seed: u64,
+    pub scale: f64,
+    /// Rows per legacy table in the file.
+    pub tables: Vec<(String, u64)>,
+    pub rows: u64,
+    pub phases: Vec<PhaseFigures>,
+    /// Largest and median tenant (rows), where the source says.
+    pub largest_tenant_rows: Option<u64>,
+    pub median_tenant_rows: Option<u64>,
+    pub hard_values: u64,
+    pub manifest: Option<PathBuf>,
+    /// Rows the migration refused (PostgreSQL only).
+    pub rejected: u64,
+    pub file: Option<PathBuf>,
+    pub database: Option<String>,
+}
+
+impl SeedReport {
+    fn render(&self) -> String {
+        let mut out = format!(
+            "{}: {} rows, {} tenants ({}), seed {}, scale {}\n",
+            self.app, self.rows, self.tenants, self.source, self.seed, self.scale
+        );
+        if let (Some(l), Some(m)) = (self.largest_tenant_rows, self.median_tenant_rows) {
+            out += &format!(
+                "tenant sizes: largest {l} rows, median {m} ({:.1}x)\n",
+                l as f64 / m.max(1) as f64
+            );
+        }
+        let w = self
+            .tables
+            .iter()
+            .map(|t| t.0.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        for (t, n) in &self.tables {
+            out += &format!("  {t:<w$} {n:>10}\n");
+        }
+        for p in &self.phases {
+            out += &format!(
+                "{:<9} {:>10} rows in {:>7.2} s  {:>9.0} rows/s\n",
+                p.phase, p.rows, p.seconds, p.rows_per_sec
+            );
+        }
+        if let Some(m) = &self.manifest {
+            out += &format!(
+                "{} hard values, listed in {}\n",
+                self.hard_values,
+                m.display()
+            );
+        }
+        if self.rejected > 0 {
+            out += &format!(
+                "{} rows refused by the mapping (the reject file lists them)\n",
+                self.rejected
+            );
+        }
+        out
+    }
+}
+
 pub async fn seed(args: SeedArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let section: SeedSection = file.section("seed")?;
-    let defaults = Spec::default();
-    let spec = Spec {
-        tenants: args.tenants.or(section.tenants).unwrap_or(defaults.tenants),
-        scale: args.scale.or(section.scale).unwrap_or(defaults.scale),
-        seed: args.seed.or(section.seed).unwrap_or(defaults.seed),
-        edge_rate: args.edge_rate,
-    };
-    let plan = Plan::new(&spec).map_err(|e| BadInput(e.to_string()))?;
-    let bar = progress_bar(plan.total_rows());
-    let summary = match (&args.sqlite, args.postgres) {
-        (Some(path), _) => {
+    let app = crate::reference::app(args.app.as_deref())?;
+    let source = Source::choose(&app, args.clone_from.as_deref()).ok_or_else(|| {
+        BadInput(format!(
+            "{} has no data.toml or data.sql to make data from: write a data.toml (docs/data.md; `harness init` drafts one) or pass --clone-from FILE",
+            app.dir.display()
+        ))
+    })?;
+    let spec_tenants = app.data_toml.as_ref().map(|d| d.tenants.count);
+    let tenants = args
+        .tenants
+        .or(section.tenants)
+        .or(spec_tenants)
+        .unwrap_or(Spec::default().tenants);
+    let scale = args.scale.or(section.scale).unwrap_or(1.0);
+    let seed = args.seed.or(section.seed).unwrap_or(1);
+    let edge_rate = args
+        .edge_rate
+        .or(app.data_toml.as_ref().map(|d| d.hard.rate))
+        .unwrap_or(0.0);
+
+    let tmp = tempfile::tempdir()?;
+    let path = match &args.sqlite {
+        Some(p) => {
             if args.force {
-                for p in [path.clone(), fixtures::edge::manifest_path(path)] {
-                    if p.exists() {
-                        std::fs::remove_file(&p)?;
+                for f in [p.clone(), crate::data::manifest_path(p)] {
+                    if f.exists() {
+                        std::fs::remove_file(&f)?;
                     }
                 }
             }
-            let (path, b) = (path.clone(), bar.clone());
-            tokio::task::spawn_blocking(move || {
-                write_sqlite(&spec, &path, &mut |n| b.set_position(n))
-            })
-            .await?
-            .map_err(bad_input)?
+            if p.exists() {
+                return Err(BadInput(format!(
+                    "{} already exists; pass --force to replace it",
+                    p.display()
+                ))
+                .into());
+            }
+            p.clone()
         }
-        (None, true) => seed_postgres(&args, file, &spec, &bar).await?,
-        (None, false) => {
-            return Err(BadInput("choose a target: --sqlite FILE or --postgres".into()).into())
-        }
+        None if args.postgres => tmp.path().join("legacy.db"),
+        None => return Err(BadInput("choose a target: --sqlite FILE or --postgres".into()).into()),
     };
-    bar.finish_and_clear();
-    print!("{}", summary.render());
+
+    let mut report = SeedReport {
+        app: app.toml.name.clone(),
+        source: source.describe(),
+        tenants,
+        seed,
+        scale,
+        tables: Vec::new(),
+        rows: 0,
+        phases: Vec::new(),
+        largest_tenant_rows: None,
+        median_tenant_rows: None,
+        hard_values: 0,
+        manifest: None,
+        rejected: 0,
+        file: args.sqlite.clone(),
+        database: None,
+    };
+    let phase = Phase::start("generate", "writing the legacy SQLite file");
+    write_file(
+        &app,
+        &source,
+        tenants,
+        scale,
+        seed,
+        edge_rate,
+        &path,
+        &phase,
+        &mut report,
+    )
+    .await?;
+    report.rows = report.tables.iter().map(|t| t.1).sum();
+    report.phases.push(phase.finish(report.rows));
+
+    if args.postgres {
+        let db = args
+            .database
+            .clone()
+            .unwrap_or_else(|| app.toml.database.clone());
+        let phase = Phase::start("load", "loading PostgreSQL through the migration");
+        let rejected = load_postgres(&args, file, &app, &db, &path).await?;
+        report.rejected = rejected;
+        report
+            .phases
+            .push(phase.finish(report.rows.saturating_sub(rejected)));
+        report.database = Some(db);
+        let total: f64 = report.phases.iter().map(|p| p.seconds).sum();
+        report.phases.push(PhaseFigures {
+            phase: "total".into(),
+            rows: report.rows,
+            seconds: total,
+            rows_per_sec: report.rows as f64 / total.max(1e-9),
+        });
+    }
+    print!("{}", report.render());
     if let Some(p) = &args.json {
-        std::fs::write(p, serde_json::to_vec_pretty(&summary)?)?;
+        std::fs::write(p, serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(exit_codes::OK)
 }
 
-async fn seed_postgres(
+/// Write the legacy file at `path` from `source`.
+#[allow(clippy::too_many_arguments)]
+async fn write_file(
+    app: &App,
+    source: &Source,
+    tenants: u32,
+    scale: f64,
+    seed: u64,
+    edge_rate: f64,
+    path: &Path,
+    phase: &Phase,
+    report: &mut SeedReport,
+) -> anyhow::Result<()> {
+    let (app2, p2, bar) = (app.clone(), path.to_path_buf(), phase.bar.clone());
+    match source.clone() {
+        Source::DataToml => {
+            let spec = app.data_toml.clone().expect("chosen because it is there");
+            let params = crate::data::Params {
+                tenants,
+                scale,
+                seed,
+                hard_rate: edge_rate,
+            };
+            let s = tokio::task::spawn_blocking(move || {
+                crate::data::write_sqlite(&app2, &spec, &params, &p2, &mut |n, total| {
+                    bar.set_length(total);
+                    bar.set_position(n);
+                })
+            })
+            .await?
+            .map_err(|e| {
+                if e.is_bad_input() {
+                    anyhow::Error::from(BadInput(e.to_string()))
+                } else {
+                    e.into()
+                }
+            })?;
+            report.tables = s.tables.iter().map(|t| (t.table.clone(), t.rows)).collect();
+            report.largest_tenant_rows = Some(s.largest_tenant_rows);
+            report.median_tenant_rows = Some(s.median_tenant_rows);
+            report.hard_values = s.hard_values;
+            report.manifest = s.manifest.clone();
+        }
+        Source::DataSql => {
+            if edge_rate > 0.0 {
+                return Err(BadInput(
+                    "--edge-rate needs a data.toml (data.sql writes its own hard values)".into(),
+                )
+                .into());
+            }
+            let params = sample::SampleParams {
+                scale: scale.round().max(1.0).min(u32::MAX as f64) as u32,
+                tenants,
+                seed,
+            };
+            report.scale = f64::from(params.scale);
+            report.tables = tokio::task::spawn_blocking(move || sample::build(&app2, &params, &p2))
+                .await?
+                .map_err(|e| BadInput(e.to_string()))?;
+        }
+        Source::Generator => {
+            let spec = Spec {
+                tenants,
+                scale,
+                seed,
+                edge_rate,
+            };
+            fixtures::generate::Plan::new(&spec).map_err(|e| BadInput(e.to_string()))?;
+            let s = tokio::task::spawn_blocking(move || {
+                fixtures::write::sqlite::write_sqlite(&spec, &p2, &mut |n| bar.set_position(n))
+            })
+            .await?
+            .map_err(|e| BadInput(e.to_string()))?;
+            report.tables = s.rows.clone();
+            if edge_rate > 0.0 {
+                report.manifest = Some(fixtures::edge::manifest_path(path));
+                report.hard_values = s.injected.values().sum();
+            }
+        }
+        Source::Clone(from) => {
+            if edge_rate > 0.0 {
+                return Err(BadInput("--edge-rate does not go with --clone-from: a clone keeps the source's own values".into()).into());
+            }
+            // CLONE-WIRING
+            let _ = (from, app2, p2, bar);
+            return Err(BadInput("cloning lands with the clone module".into()).into());
+        }
+    }
+    Ok(())
+}
+
+/// Move the file into PostgreSQL with the migration's loader; returns the
+/// rows refused.
+async fn load_postgres(
     args: &SeedArgs,
     file: &HarnessConfig,
-    spec: &Spec,
-    bar: &ProgressBar,
-) -> anyhow::Result<Summary> {
+    app: &App,
+    db: &str,
+    legacy: &Path,
+) -> anyhow::Result<u64> {
     let cfg = args.cluster.resolve(file)?;
     guard_disposable(&cfg, "harness seed --postgres")?;
     if cfg.backend != BackendKind::External {
@@ -131,58 +424,80 @@ async fn seed_postgres(
     let primary = cluster.primary();
     {
         let mut admin = primary.connect().await?;
-        let exists: bool =
-            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-                .bind(&args.database)
-                .fetch_one(&mut admin)
-                .await?;
-        if !exists {
-            let stmt: String = sqlx::query_scalar("select format('create database %I', $1::text)")
-                .bind(&args.database)
-                .fetch_one(&mut admin)
-                .await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt))
-                .execute(&mut admin)
-                .await?;
+        if !super::database_exists(&mut admin, db).await? {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "create database {}",
+                quote(db)
+            )))
+            .execute(&mut admin)
+            .await?;
         }
     }
     // Bulk statements take seconds by design: no slow-statement warnings.
     let target = primary
-        .with_database(&args.database)
+        .with_database(db)
         .connect_options()
         .disable_statement_logging();
-    let connections = args
-        .connections
-        .map_or_else(default_connections, usize::from);
-    let b = bar.clone();
-    let summary = write_postgres(spec, &target, connections, &mut move |n| b.set_position(n))
-        .await
-        .map_err(bad_input)?;
+    let opts = MigrateOptions {
+        on_error: OnError::Skip,
+        reject_path: args.rejects.clone(),
+        progress: std::io::stderr().is_terminal(),
+        verify: args.verify,
+        integrity_check: false,
+    };
+    let report = migrate::migrate(app, legacy, &target, &opts).await?;
+    let code = report.exit_code();
     cluster.shutdown().await?;
-    Ok(summary)
+    if code != exit_codes::OK && report.rejects == 0 {
+        anyhow::bail!(
+            "the load into {db} did not finish cleanly:\n{}",
+            migrate::summary::render(&report)
+        );
+    }
+    Ok(report.rejects)
 }
 
-/// Errors that are the user's to fix (a bad spec, an existing file, a
-/// non-empty database) exit with BAD_INPUT; the rest keep their class.
-fn bad_input(e: WriteError) -> anyhow::Error {
-    match e {
-        WriteError::Spec(_)
-        | WriteError::Exists { .. }
-        | WriteError::EdgeCasesNeedSqlite
-        | WriteError::NotEmpty { .. } => BadInput(e.to_string()).into(),
-        other => other.into(),
-    }
+/// A phase: a bar on a terminal, one line at the end either way.
+struct Phase {
+    name: &'static str,
+    bar: ProgressBar,
+    started: Instant,
 }
 
-fn progress_bar(total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+impl Phase {
+    fn start(name: &'static str, what: &str) -> Phase {
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {human_pos}/{human_len} rows, {per_sec}, {eta} left",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(what.to_string());
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Phase {
+            name,
+            bar,
+            started: Instant::now(),
+        }
     }
-    let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} seeding [{bar:40}] {human_pos}/{human_len} rows, {per_sec}, eta {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
+
+    fn finish(self, rows: u64) -> PhaseFigures {
+        self.bar.finish_and_clear();
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rows_per_sec = rows as f64 / seconds.max(1e-9);
+        eprintln!(
+            "harness: {}: {rows} rows in {seconds:.1} s ({rows_per_sec:.0} rows/s)",
+            self.name
+        );
+        PhaseFigures {
+            phase: self.name.into(),
+            rows,
+            seconds,
+            rows_per_sec,
+        }
     }
-    bar
 }

@@ -33,6 +33,8 @@ use crate::cluster::{Cluster, ClusterError, Endpoint};
 pub enum DataSource {
     /// A legacy SQLite file to migrate (`--from`).
     File(PathBuf),
+    /// The app folder's `data.toml`.
+    Toml,
     /// The app folder's `data.sql`.
     Sample,
     /// The reference app's generator.
@@ -45,6 +47,7 @@ impl DataSource {
     pub fn choose(app: &App, from: Option<PathBuf>) -> Option<DataSource> {
         match from {
             Some(f) => Some(DataSource::File(f)),
+            None if app.data_toml.is_some() => Some(DataSource::Toml),
             None if sample::available(app) => Some(DataSource::Sample),
             None if is_reference(app) => Some(DataSource::Generator),
             None => None,
@@ -64,6 +67,26 @@ impl DataSource {
         let path = path.to_path_buf();
         match self {
             DataSource::File(f) => Ok(f.clone()),
+            DataSource::Toml => {
+                let data = app.data_toml.clone().ok_or_else(|| {
+                    SourceError::Panicked("data.toml vanished from the folder".into())
+                })?;
+                // Clean data: hard values are the seed's and the migration
+                // tests' business, not a load run's.
+                let params = crate::data::Params {
+                    tenants: spec.tenants,
+                    scale: spec.scale,
+                    seed: spec.seed,
+                    hard_rate: 0.0,
+                };
+                let (app, p2) = (app.clone(), path.clone());
+                tokio::task::spawn_blocking(move || {
+                    crate::data::write_sqlite(&app, &data, &params, &p2, &mut |_, _| {})
+                })
+                .await
+                .map_err(|e| SourceError::Panicked(e.to_string()))??;
+                Ok(path)
+            }
             DataSource::Sample => {
                 let params = sample::SampleParams {
                     scale: spec.scale.round().max(1.0).min(u32::MAX as f64) as u32,
@@ -92,6 +115,7 @@ impl DataSource {
     pub fn describe(&self) -> String {
         match self {
             DataSource::File(f) => f.display().to_string(),
+            DataSource::Toml => "made from data.toml".into(),
             DataSource::Sample => "built from data.sql".into(),
             DataSource::Generator => "written by the generator".into(),
         }
@@ -104,6 +128,8 @@ pub enum SourceError {
     /// The folder's legacy.sql or data.sql: the user's input.
     #[error(transparent)]
     Sample(#[from] AppError),
+    #[error("making the file from data.toml: {0}")]
+    Data(#[from] crate::data::DataError),
     #[error("writing the reference app's file: {0}")]
     Generator(#[from] fixtures::write::WriteError),
     #[error("the file writer panicked: {0}")]
@@ -120,7 +146,7 @@ pub struct Target {
 }
 
 /// Whether `app` is the reference app (the one the generator knows).
-fn is_reference(app: &App) -> bool {
+pub(crate) fn is_reference(app: &App) -> bool {
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     canon(&app.dir) == canon(&crate::reference::dir())
 }
@@ -296,6 +322,10 @@ async fn fill(
         .await
         .map_err(|e| match e {
             SourceError::Sample(a) => DataError::App(a),
+            SourceError::Data(d) => DataError::App(AppError::File {
+                path: target.app.dir.join("data.toml"),
+                problem: d.to_string(),
+            }),
             SourceError::Generator(w) => DataError::Seed {
                 database: database.to_string(),
                 source: Box::new(w),

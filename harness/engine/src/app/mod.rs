@@ -109,6 +109,9 @@ pub struct App {
     /// SQLite statements that fill a sample legacy file (`data.sql`), when
     /// the folder has them ([`sample`]).
     pub data_sql: Option<String>,
+    /// `data.toml`: the declarative generator's description
+    /// ([`crate::data`]), checked on load.
+    pub data_toml: Option<crate::data::DataSpec>,
 }
 
 /// Why an app folder cannot be used.
@@ -185,6 +188,18 @@ impl App {
             mapping,
             legacy_sql: read("legacy.sql")?,
             data_sql: read("data.sql")?,
+            data_toml: match read("data.toml")? {
+                None => None,
+                Some(text) => {
+                    let spec: crate::data::DataSpec =
+                        toml::from_str(&text).map_err(|e| parse_err("data.toml", e))?;
+                    spec.check().map_err(|e| AppError::File {
+                        path: dir.join("data.toml"),
+                        problem: e.to_string(),
+                    })?;
+                    Some(spec)
+                }
+            },
         };
         let problems = app.problems();
         if !problems.is_empty() {

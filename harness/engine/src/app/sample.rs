@@ -139,6 +139,7 @@ mod tests {
             mapping: crate::app::Mapping::default(),
             legacy_sql: Some(legacy.into()),
             data_sql: data.map(str::to_string),
+            data_toml: None,
         }
     }
 

@@ -568,14 +568,12 @@ async fn pass(
         });
     }
     if let Err(e) = read {
-        let _ = copy.abort("the legacy read failed").await;
+        discard(copy).await;
         exec(conn, "rollback".into(), "rolling back").await?;
         return Err(e);
     }
     if conv.stopped {
-        let _ = copy
-            .abort("a row was rejected and --on-error is stop")
-            .await;
+        discard(copy).await;
         exec(conn, "rollback".into(), "rolling back").await?;
         return Ok(PassEnd::Stopped(conv));
     }
@@ -586,9 +584,7 @@ async fn pass(
         parents.rejected.get(&plan.index).unwrap_or(&empty),
     );
     if !dangling.is_empty() {
-        let _ = copy
-            .abort("rows lost their parent row in the same table")
-            .await;
+        discard(copy).await;
         exec(conn, "rollback".into(), "rolling back").await?;
         return Ok(PassEnd::Refused {
             conv,
@@ -647,6 +643,19 @@ async fn pass(
             }
         }
     }
+}
+
+/// End a COPY whose rows the caller rolls back. Not `abort()`: when the
+/// server has already refused a row, its error is what answers the
+/// CopyFail, and sqlx then leaves the ReadyForQuery unread, so the next
+/// statement reads a stale reply ("expected CopyInResponse, got
+/// CommandComplete"; found by generated hard values in a self-referencing
+/// table). `finish()` reads the server's answer whatever it is; the
+/// transaction's rollback discards the rows either way.
+async fn discard<C: std::ops::DerefMut<Target = sqlx::PgConnection>>(
+    copy: sqlx::postgres::PgCopyIn<C>,
+) {
+    let _ = copy.finish().await;
 }
 
 /// A COPY error that names one row (data exception or constraint

@@ -603,6 +603,7 @@ mod tests {
             mapping: crate::app::Mapping::default(),
             legacy_sql: None,
             data_sql: None,
+            data_toml: None,
         };
         let o = ProveOptions::for_app(&app);
         assert_eq!(o.cases, 1000);
