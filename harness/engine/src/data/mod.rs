@@ -208,6 +208,9 @@ enum Role {
 struct Column {
     name: String,
     role: Role,
+    /// Under some UNIQUE index: never given a hard value (one could make or
+    /// avoid a collision, and so change which rows the clean run keeps).
+    in_unique: bool,
 }
 
 #[derive(Debug)]
@@ -220,6 +223,9 @@ struct Plan {
     fixed: bool,
     /// The first key this run gives (rows legacy.sql inserted come first).
     first_key: i64,
+    /// The smallest key of rows legacy.sql inserted (`first_key` if none):
+    /// a shared table's references may point to those rows too.
+    existing_from: i64,
     /// Per tenant (or one, for a shared table): the keys given, [from, to).
     ranges: Vec<(i64, i64)>,
     hard_rate: f64,
@@ -363,10 +369,19 @@ pub fn write_sqlite(
             written += made;
             progress(written, expected.max(written));
         }
+        let skipped = w.skipped;
+        drop(w);
+        let rows: i64 = conn
+            .query_row(
+                &format!("select count(*) from {}", quote(&p.name)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(io)?;
         counts.push(TableCount {
             table: p.name.clone(),
-            rows: (w.next_key - p.first_key) as u64,
-            skipped: w.skipped,
+            rows: rows as u64,
+            skipped,
         });
     }
     conn.execute_batch("commit").map_err(io)?;
@@ -395,6 +410,7 @@ pub fn write_sqlite(
 
 /// One table's prepared INSERT and counters.
 struct TableWriter<'c> {
+    conn: &'c Connection,
     stmt: rusqlite::Statement<'c>,
     next_key: i64,
     skipped: u64,
@@ -421,6 +437,7 @@ impl<'c> TableWriter<'c> {
             problem: e.to_string(),
         })?;
         Ok(TableWriter {
+            conn,
             stmt,
             next_key: p.first_key,
             skipped: 0,
@@ -477,7 +494,7 @@ impl<'c> TableWriter<'c> {
                                     let d = &done[*i];
                                     match (d.scope, p.scope) {
                                         (Scope::Shared, _) | (_, Scope::Shared) => (
-                                            d.first_key,
+                                            d.existing_from,
                                             d.ranges.last().map_or(d.first_key, |r| r.1),
                                         ),
                                         _ => d.ranges.get(t as usize).copied().unwrap_or((0, 0)),
@@ -511,7 +528,7 @@ impl<'c> TableWriter<'c> {
                     .columns
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| matches!(&c.role, Role::Gen(g) if !g.unique))
+                    .filter(|(_, c)| !c.in_unique && matches!(&c.role, Role::Gen(g) if !g.unique))
                     .map(|(i, _)| i)
                     .collect();
                 let roll: f64 = hard_rng.random();
@@ -542,6 +559,22 @@ impl<'c> TableWriter<'c> {
                 {
                     Ok(_) => {
                         if let (Some((k, name, v)), Some(m)) = (case.take(), manifest) {
+                            // What the file holds: SQLite's type affinity
+                            // turns '42' into 42 in an INTEGER column and 7
+                            // into 7.0 in a REAL one.
+                            let v = self
+                                .conn
+                                .prepare_cached(&format!(
+                                    "select {} from {} where rowid = ?1",
+                                    quote(&p.columns[k].name),
+                                    quote(&p.name)
+                                ))
+                                .and_then(|mut st| {
+                                    st.query_row([self.conn.last_insert_rowid()], |r| {
+                                        r.get::<_, Value>(0)
+                                    })
+                                })
+                                .unwrap_or(v);
                             let line = serde_json::json!({
                                 "table": p.name,
                                 "key": id,
@@ -637,8 +670,9 @@ fn schema_columns(conn: &Connection, table: &str) -> Result<Vec<SchemaColumn>, D
     Ok(out)
 }
 
-/// Single-column UNIQUE indexes of `table` (not the primary key).
-fn unique_columns(conn: &Connection, table: &str) -> Result<Vec<String>, DataError> {
+/// Columns of `table` alone under a UNIQUE index (not the primary key), and
+/// all columns under any UNIQUE index.
+fn unique_columns(conn: &Connection, table: &str) -> Result<(Vec<String>, Vec<String>), DataError> {
     let err = |e: rusqlite::Error| DataError::Table {
         table: table.to_string(),
         problem: e.to_string(),
@@ -649,7 +683,7 @@ fn unique_columns(conn: &Connection, table: &str) -> Result<Vec<String>, DataErr
         .map_err(err)?
         .collect::<Result<_, _>>()
         .map_err(err)?;
-    let mut out = Vec::new();
+    let mut out = (Vec::new(), Vec::new());
     for n in names {
         let mut st = conn
             .prepare("select name from pragma_index_info(?1)")
@@ -660,8 +694,9 @@ fn unique_columns(conn: &Connection, table: &str) -> Result<Vec<String>, DataErr
             .collect::<Result<_, _>>()
             .map_err(err)?;
         if let [Some(c)] = cols.as_slice() {
-            out.push(c.clone());
+            out.0.push(c.clone());
         }
+        out.1.extend(cols.into_iter().flatten());
     }
     Ok(out)
 }
@@ -750,9 +785,8 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
                 }
             }
         }
-        let find = |name: &str| plans.iter().position(|p| p.name == name);
         let per = match &ts.per {
-            Some(n) => Some(find(n).ok_or_else(|| {
+            Some(n) => Some(plans.iter().position(|p| &p.name == n).ok_or_else(|| {
                 table_err(format!("per = \"{n}\": list `{n}` before this table"))
             })?),
             None => None,
@@ -791,9 +825,18 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
                         nullable: !sc.not_null,
                         null,
                     })
-                } else if let Some(i) = find(r) {
+                } else if let Some(i) = plans.iter().position(|p| p.name == r) {
                     Some(Role::Ref {
                         table: Some(i),
+                        nullable: !sc.not_null,
+                        null,
+                    })
+                } else if let Some(lookup) = lookup_table(conn, r, &order)? {
+                    // A table legacy.sql fills itself (a lookup list) and
+                    // data.toml does not list: shared, referred to as it is.
+                    plans.push(lookup);
+                    Some(Role::Ref {
+                        table: Some(plans.len() - 1),
                         nullable: !sc.not_null,
                         null,
                     })
@@ -804,7 +847,7 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
                 }
             } else if let Some(c) = ts.columns.get(&sc.name) {
                 let mut g = Gen::compile(c).map_err(col_err)?;
-                if uniques.contains(&sc.name) && !g.unique {
+                if uniques.0.contains(&sc.name) && !g.unique {
                     if matches!(
                         g.kind,
                         gen::Kind::Choices { .. }
@@ -828,13 +871,14 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
                 None
             } else {
                 let mut g = Gen::by_declared_type(&sc.name, &sc.declared);
-                g.unique = uniques.contains(&sc.name);
+                g.unique = uniques.0.contains(&sc.name);
                 Some(Role::Gen(g))
             };
             if let Some(role) = role {
                 columns.push(Column {
                     name: sc.name.clone(),
                     role,
+                    in_unique: uniques.1.contains(&sc.name),
                 });
             }
         }
@@ -856,20 +900,7 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
         } else {
             Scope::Shared
         };
-        let first_key: i64 = {
-            let q = match &key {
-                Some(k) => format!(
-                    "select coalesce(max({}), 0) + 1 from {}",
-                    quote(k),
-                    quote(&ts.name)
-                ),
-                None => format!(
-                    "select coalesce(max(rowid), 0) + 1 from {}",
-                    quote(&ts.name)
-                ),
-            };
-            conn.query_row(&q, [], |r| r.get(0)).unwrap_or(1)
-        };
+        let (existing_from, first_key) = key_bounds(conn, &ts.name, key.as_deref());
         plans.push(Plan {
             name: ts.name.clone(),
             scope,
@@ -878,11 +909,68 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
             per,
             fixed: ts.fixed,
             first_key,
+            existing_from,
             ranges: Vec::new(),
             hard_rate: 0.0,
         });
     }
     Ok(plans)
+}
+
+/// The smallest key already in `table` (or the next one, if none) and the
+/// next key to give.
+fn key_bounds(conn: &Connection, table: &str, key: Option<&str>) -> (i64, i64) {
+    let k = key.map_or_else(|| "rowid".to_string(), quote);
+    conn.query_row(
+        &format!(
+            "select coalesce(min({k}), max({k}) + 1, 1), coalesce(max({k}), 0) + 1 from {}",
+            quote(table)
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap_or((1, 1))
+}
+
+/// A table data.toml does not list that legacy.sql has filled: a shared
+/// lookup list references may point into.
+fn lookup_table(
+    conn: &Connection,
+    name: &str,
+    listed: &[spec::TableSpec],
+) -> Result<Option<Plan>, DataError> {
+    if listed.iter().any(|t| t.name == name) {
+        return Ok(None); // listed later: the error says to list it earlier
+    }
+    let exists: bool =
+        conn.query_row(
+            "select count(*) from sqlite_schema where type = 'table' and name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(|e| DataError::Table {
+            table: name.to_string(),
+            problem: e.to_string(),
+        })? > 0;
+    if !exists {
+        return Ok(None);
+    }
+    let (existing_from, first_key) = key_bounds(conn, name, None);
+    if first_key <= existing_from {
+        return Ok(None);
+    }
+    Ok(Some(Plan {
+        name: name.to_string(),
+        scope: Scope::Shared,
+        columns: Vec::new(),
+        rows: spec::Rows::Mean(0.0),
+        per: None,
+        fixed: true,
+        first_key,
+        existing_from,
+        ranges: Vec::new(),
+        hard_rate: 0.0,
+    }))
 }
 
 /// Zipf weights over `n` tenants, ranks shuffled by the seed, mean 1.
