@@ -132,10 +132,33 @@ impl Bed {
         }
         let target = cluster.primary().with_database(DATABASE).connect_options();
         let started = std::time::Instant::now();
-        let connections = fixtures::write::postgres::default_connections();
-        fixtures::write::postgres::write_postgres(&spec, &target, connections, &mut |_| {})
-            .await
-            .context("seeding the bench database")?;
+        // The seed's path: the generator's legacy file, moved by the
+        // migration (the one bulk loader).
+        let dir = tempfile::tempdir().context("a temporary directory for the legacy file")?;
+        let legacy = dir.path().join("legacy.db");
+        let (spec2, path2) = (spec, legacy.clone());
+        tokio::task::spawn_blocking(move || fixtures::write_sqlite(&spec2, &path2, &mut |_| {}))
+            .await?
+            .context("writing the bench's legacy file")?;
+        let report = harness::migrate::migrate(
+            &harness::reference::app(None)?,
+            &legacy,
+            &target,
+            &harness::migrate::MigrateOptions {
+                on_error: harness::migrate::OnError::Stop,
+                reject_path: dir.path().join("rejects.jsonl"),
+                progress: false,
+                verify: false,
+                integrity_check: false,
+            },
+        )
+        .await
+        .context("seeding the bench database")?;
+        anyhow::ensure!(
+            report.rejects == 0,
+            "the bench seed refused {} rows",
+            report.rejects
+        );
         let seed_seconds = started.elapsed().as_secs_f64();
         let lsn = cluster.current_lsn().await?;
         cluster

@@ -1,11 +1,12 @@
-//! The reference app's PostgreSQL schema and the COPY writer on a real
-//! cluster: migrations up, down, up leave the catalog identical; a COPY seed
-//! loads every row, consistent with the SQLite seed of the same spec; a
-//! failed or killed COPY seed leaves no partial data and the next completes.
+//! The reference app's PostgreSQL schema and `harness seed --postgres` on a
+//! real cluster: migrations up, down, up leave the catalog identical; the
+//! seed loads every row through the migration, consistent with the SQLite
+//! seed of the same spec. (A killed load is the migration's: see
+//! migrate.rs, `sigkill_midway_then_rerun_ends_correct`.)
 
 use fixtures::generate::Spec;
 use fixtures::schema::{Table, MIGRATOR};
-use fixtures::write::{postgres::write_postgres, sqlite::write_sqlite, WriteError};
+use fixtures::write::sqlite::write_sqlite;
 use harness::cluster::Cluster;
 use sqlx::{PgConnection, PgPool};
 
@@ -147,28 +148,6 @@ async fn migrations_up_down_up_leave_the_catalog_identical() {
 }
 
 /// A fresh database with the schema applied, ready for a COPY seed.
-struct Seedable {
-    conn: PgConnection,
-    pool: PgPool,
-    /// [`CATALOG`] before any seed.
-    schema_before: Vec<String>,
-    target: sqlx::postgres::PgConnectOptions,
-}
-
-async fn seedable(cluster: &Cluster, name: &str) -> Seedable {
-    let mut conn = fresh_database(cluster, name).await;
-    MIGRATOR.run(&mut conn).await.unwrap();
-    let endpoint = cluster.primary().with_database(name);
-    let pool = endpoint.pool(1).await.unwrap();
-    let schema_before = catalog(&pool).await;
-    Seedable {
-        conn,
-        pool,
-        schema_before,
-        target: endpoint.connect_options(),
-    }
-}
-
 /// Rows in each app table, in `Table::ALL` order.
 async fn table_counts(conn: &mut PgConnection) -> Vec<i64> {
     let mut out = Vec::new();
@@ -183,212 +162,95 @@ async fn table_counts(conn: &mut PgConnection) -> Vec<i64> {
     out
 }
 
-async fn has_seed_record(conn: &mut PgConnection) -> bool {
-    sqlx::query_scalar("select to_regnamespace('harness_seed') is not null")
-        .fetch_one(conn)
-        .await
-        .unwrap()
+fn seed_cmd(url: &str, database: &str, seed: u64) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_harness"));
+    c.args([
+        "seed",
+        "--postgres",
+        "--backend",
+        "external",
+        "--primary-url",
+        url,
+    ])
+    .args(["--disposable", "--database", database])
+    .args([
+        "--tenants",
+        "6",
+        "--scale",
+        "0.1",
+        "--seed",
+        &seed.to_string(),
+    ]);
+    c
 }
 
-/// The parallel COPY seed commits table by table, so a seed that fails or
-/// is killed midway must not leave partial tables or missing foreign keys:
-/// a failure cleans up before it returns; a killed seed leaves its record
-/// and the next seed cleans up first, then loads everything.
+/// `harness seed --postgres` takes the migration's path (the one bulk
+/// loader): the reference app's generator writes a legacy file, the
+/// migration moves it with indexes dropped and rebuilt, and every row
+/// arrives (digests verified); the schema comes back exactly as the
+/// migrations made it; search finds real words; no row crosses a tenant;
+/// a second seed into the same database is refused and changes nothing.
 #[tokio::test]
-async fn a_failed_or_killed_seed_leaves_no_partial_data_and_the_next_one_completes() {
+async fn the_postgres_seed_goes_through_the_migration_and_loads_every_row() {
     let cluster = support::native().await;
-    let Seedable {
-        mut conn,
-        pool,
-        schema_before,
-        target,
-    } = seedable(&cluster, "seed_fail").await;
-    let spec = Spec {
-        tenants: 8,
-        scale: 0.4,
-        seed: 3,
-        edge_rate: 0.0,
-    };
-    let planned: Vec<i64> = fixtures::generate::Plan::new(&spec)
-        .unwrap()
-        .totals
-        .iter()
-        .map(|&n| n as i64)
-        .collect();
-
-    // 1. A failure midway: contact_submissions refuses every row (a CHECK
-    //    stays on during the load); the tables loaded before it are emptied.
-    sqlx::raw_sql(
-        "alter table contact_submissions add constraint refuse_all check (false) not valid",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    let err = write_postgres(&spec, &target, 2, &mut |_| {})
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("contact_submissions"), "{err}");
-    assert_eq!(
-        table_counts(&mut conn).await,
-        vec![0; 7],
-        "partial data left"
-    );
-    assert!(!has_seed_record(&mut conn).await);
-    sqlx::raw_sql("alter table contact_submissions drop constraint refuse_all")
-        .execute(&mut conn)
-        .await
+    let name = "seed_copy";
+    let mut conn = fresh_database(&cluster, name).await;
+    MIGRATOR.run(&mut conn).await.unwrap();
+    let endpoint = cluster.primary().with_database(name);
+    let pool = endpoint.pool(1).await.unwrap();
+    let schema_before = catalog(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("seed.json");
+    let out = seed_cmd(&cluster.primary().url(), name, 9)
+        .arg("--verify")
+        .arg("--json")
+        .arg(&json)
+        .arg("--rejects")
+        .arg(dir.path().join("rejects.jsonl"))
+        .output()
         .unwrap();
-    assert_eq!(schema_before, catalog(&pool).await, "keys not restored");
-
-    // 2. A seed that dies (its future dropped: the connections close, as
-    //    when the process is killed) once some table has committed.
-    let watch = async {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while table_counts(&mut conn).await.iter().all(|&n| n == 0) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no table ever committed"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    };
-    let mut quiet = |_| {};
-    tokio::select! {
-        done = write_postgres(&spec, &target, 2, &mut quiet) => {
-            panic!("the seed ended before it could be killed: {:?}", done.map(|s| s.total_rows))
-        }
-        () = watch => {}
-    }
-    let counts = table_counts(&mut conn).await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    // One line per phase off a terminal, with rows/s.
     assert!(
-        counts != planned && counts.iter().any(|&n| n > 0),
-        "the kill should land midway: {counts:?} of {planned:?}"
+        text.contains("harness: generate:") && text.contains("harness: load:"),
+        "{text}"
     );
-    assert!(
-        has_seed_record(&mut conn).await,
-        "the killed seed left no record"
-    );
-
-    // 3. The next seed cleans up, then loads every planned row once.
-    let summary = write_postgres(&spec, &target, 2, &mut |_| {})
-        .await
-        .expect("the seed after a killed one");
-    assert_eq!(table_counts(&mut conn).await, planned);
-    assert_eq!(summary.total_rows as i64, planned.iter().sum::<i64>());
-    assert!(!has_seed_record(&mut conn).await);
-    assert_eq!(
-        schema_before,
-        catalog(&pool).await,
-        "schema after the re-seed"
-    );
-    pool.close().await;
-    drop(conn);
-    cluster.shutdown().await.unwrap();
-}
-
-/// The COPY writer applies the schema, loads every planned row (the
-/// composite keys and CHECKs accept all of them), matches the SQLite seed of
-/// the same spec, makes full-text search find real words, and refuses a
-/// second seed and edge-case values.
-#[tokio::test]
-async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
-    let cluster = support::native().await;
-    let Seedable {
-        mut conn,
-        pool,
-        schema_before,
-        target,
-    } = seedable(&cluster, "seed_copy").await;
-    let spec = Spec {
-        tenants: 6,
-        scale: 0.1,
-        seed: 9,
-        edge_rate: 0.0,
-    };
-    let mut calls = 0u64;
-    let summary = write_postgres(&spec, &target, 2, &mut |_| calls += 1)
-        .await
-        .expect("COPY seed");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["rejected"], 0, "{report}");
     // The keys and indexes dropped for the load came back exactly.
     assert_eq!(
         schema_before,
         catalog(&pool).await,
         "the seed changed the schema"
     );
-    pool.close().await;
-    assert!(calls > 0, "progress was never reported");
-    for (table, n) in &summary.rows {
-        let got: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap();
-        assert_eq!(got as u64, *n, "{table}");
-    }
-    assert!(
-        summary.total_rows > 5_000 && summary.stored_bytes > 0,
-        "{summary:?}"
-    );
 
-    // Same spec into SQLite, then through the (independently verified)
-    // migration into a second database: every column of every row must be
-    // what the COPY seed wrote, so the seed's own value encoding (binary
-    // COPY) cannot drift from the migration's.
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("legacy.db");
-    write_sqlite(&spec, &db, &mut |_| {}).unwrap();
-    drop(fresh_database(&cluster, "seed_copy_migrated").await);
-    let migrated_db = cluster.primary().with_database("seed_copy_migrated");
-    let report = harness::migrate::migrate(
-        &harness::reference::app(None).unwrap(),
-        &db,
-        &migrated_db.connect_options(),
-        &harness::migrate::MigrateOptions {
-            on_error: harness::migrate::OnError::Stop,
-            reject_path: dir.path().join("rejects.jsonl"),
-            progress: false,
-            verify: true,
-            integrity_check: true,
-        },
-    )
-    .await
-    .expect("migrating the SQLite seed");
-    assert_eq!(report.rejects, 0);
-    let mut migrated = migrated_db.connect().await.unwrap();
-    for t in Table::ALL {
-        // Every column, generated ones included, row by row in key order.
-        let digest = format!(
-            "select count(*), md5(coalesce(string_agg(x::text, E'\\n' order by x.id), '')) from {t} x"
-        );
-        let seeded: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(digest.clone()))
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        let via_migration: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(digest))
-            .fetch_one(&mut migrated)
-            .await
-            .unwrap();
-        assert!(seeded.0 > 0, "{t}: nothing seeded");
-        if seeded != via_migration {
-            let first_diff = format!("select x::text from {t} x order by x.id");
-            let a: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(first_diff.clone()))
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
-            let b: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(first_diff))
-                .fetch_all(&mut migrated)
-                .await
-                .unwrap();
-            assert_eq!(a.len(), b.len(), "{t}: row counts differ");
-            let (x, y) = a
+    // The same spec into SQLite: the tables hold what the file holds.
+    let legacy = dir.path().join("legacy.db");
+    let spec = Spec {
+        tenants: 6,
+        scale: 0.1,
+        seed: 9,
+        edge_rate: 0.0,
+    };
+    let sqlite = write_sqlite(&spec, &legacy, &mut |_| {}).unwrap();
+    let counts = table_counts(&mut conn).await;
+    let want: Vec<i64> = Table::ALL
+        .iter()
+        .map(|t| {
+            sqlite
+                .rows
                 .iter()
-                .zip(&b)
-                .find(|(x, y)| x != y)
-                .expect("same rows but different digests");
-            panic!("{t}: the COPY seed and the migrated SQLite seed differ:\n seed:      {x}\n migrated:  {y}");
-        }
-    }
-    drop(migrated);
+                .find(|(n, _)| n == &t.to_string())
+                .map_or(-1, |(_, r)| *r as i64)
+        })
+        .collect();
+    assert_eq!(counts, want);
+    assert!(counts.iter().sum::<i64>() > 5_000, "{counts:?}");
 
     let found: i64 = sqlx::query_scalar(
         "select count(*) from projects where search_vector @@ plainto_tsquery('english', 'affordable housing')",
@@ -405,22 +267,22 @@ async fn copy_seed_loads_every_row_and_matches_the_sqlite_seed() {
     .unwrap();
     assert_eq!(cross, 0);
 
-    let again = write_postgres(&spec, &target, 2, &mut |_| {})
-        .await
-        .unwrap_err();
-    assert!(matches!(again, WriteError::NotEmpty { .. }), "{again}");
-    let edge = write_postgres(
-        &Spec {
-            edge_rate: 0.1,
-            ..spec
-        },
-        &target,
-        2,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
-    assert!(matches!(edge, WriteError::EdgeCasesNeedSqlite), "{edge}");
+    // Other data into the same database: refused as bad input, nothing
+    // changed. (The same seed again is the same file: the migration finds
+    // it done and moves nothing.)
+    let again = seed_cmd(&cluster.primary().url(), name, 10)
+        .arg("--rejects")
+        .arg(dir.path().join("rejects2.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(harness::exit_codes::BAD_INPUT),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(table_counts(&mut conn).await, counts);
+    pool.close().await;
     drop(conn);
     cluster.shutdown().await.unwrap();
 }
