@@ -74,9 +74,9 @@ compare-pgbench CONNECTIONS="32" SECS="15" SCALE="10":
 load-smoke:
     cargo nextest run -p harness --test integration load::smoke
 
-# Seed >= 1M rows into SQLite and PostgreSQL next to pgbench -i on the same cluster; rows/s, peak memory, ratios.
-seed-bench SCALE="10" PGBENCH_SCALE="10" TENANTS="200":
-    bash scripts/bench-seed.sh {{SCALE}} {{PGBENCH_SCALE}} {{TENANTS}}
+# Seed the reference app and another folder (about 1M rows each) into SQLite and PostgreSQL, next to a bare binary \copy of the same rows; rows/s, ratios, peak memory.
+seed-bench SCALE="10" TENANTS="200" APP="apps/journal" APP_SCALE="80" APP_TENANTS="200": setup
+    bash scripts/bench-seed.sh {{SCALE}} {{TENANTS}} {{APP}} {{APP_SCALE}} {{APP_TENANTS}}
 
 # RLS isolation property soak: 20,000 primary cases (and 500 replica cases) instead of CI's 1,000.
 soak-rls CASES="20000":

@@ -353,6 +353,8 @@ fn tricky(dir: &Path, data_toml: &str) -> App {
             unique (org_id, slug));
         create table lines (id integer primary key, order_id integer not null, note text,
             created_at text default current_timestamp not null);
+        create table audit (id integer primary key, org_id integer not null, table_name text not null,
+            record_id integer not null);
         "#,
     )
     .unwrap();
@@ -429,6 +431,26 @@ fn tricky(dir: &Path, data_toml: &str) -> App {
         target = "created_at"
         legacy = "created_at"
         rule = "timestamptz"
+        [[table]]
+        name = "audit"
+        [[table.column]]
+        target = "id"
+        legacy = "id"
+        rule = "key"
+        [[table.column]]
+        target = "org_id"
+        legacy = "org_id"
+        rule = "ref"
+        table = "orgs"
+        [[table.column]]
+        target = "table_name"
+        legacy = "table_name"
+        rule = "text"
+        [[table.column]]
+        target = "record_id"
+        legacy = "record_id"
+        rule = "record_ref"
+        table_column = "table_name"
         "#,
     )
     .unwrap();
@@ -461,6 +483,11 @@ per = "order"
 rows = { min = 1, max = 4 }
 [table.columns]
 note = { fake = "sentence", null = 0.2 }
+[[table]]
+name = "audit"
+rows = 10
+[table.columns]
+table_name = { choices = ["orders", "orgs"] }
 "#;
 
 #[test]
@@ -515,6 +542,20 @@ fn a_tricky_schema_keeps_tenants_keys_and_constraints() {
     // draws collide and are drawn again; what cannot fit is counted.
     let order_count = summary.tables.iter().find(|t| t.table == "order").unwrap();
     assert_eq!(order_count.rows as i64, orders);
+
+    // Audit rows point, by table name, at a row of their own org.
+    let (audits, wrong): (i64, i64) = db
+        .query_row(
+            "select count(*), count(*) filter (where not exists (select 1 from \"order\" o where a.table_name = 'orders' and o.id = a.record_id and o.org_id = a.org_id) \
+             and not exists (select 1 from \"Orgs Table\" g where a.table_name = 'orgs' and g.id = a.record_id and g.id = a.org_id)) from audit a",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        audits > 50 && wrong == 0,
+        "{wrong} of {audits} audit rows name another org's row"
+    );
 
     // Left out of data.toml, the lookup table is still referred to as
     // legacy.sql filled it.

@@ -201,6 +201,16 @@ enum Role {
         nullable: bool,
         null: f64,
     },
+    /// A key of the table this row's `names` column names (the mapping's
+    /// `record_ref`: audit trails, comments on anything), of its tenant.
+    RecordRef {
+        /// Index (into the plan's columns) of the column holding the
+        /// table's name, drawn before this one.
+        names_at: usize,
+        /// Target table name -> legacy table name.
+        tables: Vec<(String, String)>,
+        nullable: bool,
+    },
     Gen(Gen),
 }
 
@@ -512,6 +522,38 @@ impl<'c> TableWriter<'c> {
                             }
                         }
                     }
+                    Role::RecordRef {
+                        names_at,
+                        tables,
+                        nullable,
+                    } => {
+                        let named = match &self.vals[*names_at] {
+                            Value::Text(t) => tables
+                                .iter()
+                                .find(|(target, _)| target == t)
+                                .map(|(_, legacy)| legacy.as_str()),
+                            _ => None,
+                        };
+                        let range =
+                            named
+                                .and_then(|n| done.iter().find(|d| d.name == n))
+                                .map(|d| match (d.scope, p.scope) {
+                                    (Scope::Shared, _) | (_, Scope::Shared) => (
+                                        d.existing_from,
+                                        d.ranges.last().map_or(d.first_key, |r| r.1),
+                                    ),
+                                    _ => d.ranges.get(t as usize).copied().unwrap_or((0, 0)),
+                                });
+                        match range {
+                            Some((lo, hi)) if hi > lo => Value::Integer(rng.random_range(lo..hi)),
+                            _ if *nullable => Value::Null,
+                            _ => {
+                                // Names a table with no row of this tenant.
+                                self.skipped += 1;
+                                return Ok(());
+                            }
+                        }
+                    }
                     Role::Gen(g) => {
                         let v = g.draw(rng, id, &self.moments);
                         if let Some(m) = g.moment_of(&v) {
@@ -785,6 +827,23 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
                 }
             }
         }
+        // Legacy column -> legacy column naming its table, for record_ref.
+        let mut record_refs: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(m) = map {
+            for c in &m.columns {
+                if let (Rule::RecordRef { table_column }, Some(col)) = (&c.rule, c.legacy.first()) {
+                    if let Some(names) = m.col(table_column).and_then(|n| n.legacy.first()) {
+                        record_refs.insert(col.clone(), names.clone());
+                    }
+                }
+            }
+        }
+        let all_tables: Vec<(String, String)> = app
+            .mapping
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.legacy_name().to_string()))
+            .collect();
         let per = match &ts.per {
             Some(n) => Some(plans.iter().position(|p| &p.name == n).ok_or_else(|| {
                 table_err(format!("per = \"{n}\": list `{n}` before this table"))
@@ -861,6 +920,17 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
                     g.unique = true;
                 }
                 Some(Role::Gen(g))
+            } else if let Some(names) = record_refs.get(&sc.name) {
+                let names_at = columns.iter().position(|c: &Column| &c.name == names).ok_or_else(|| {
+                    col_err(format!(
+                        "a record reference whose table is named by `{names}`: give `{names}` a kind in data.toml (choices of table names), in a column before this one"
+                    ))
+                })?;
+                Some(Role::RecordRef {
+                    names_at,
+                    tables: all_tables.clone(),
+                    nullable: !sc.not_null,
+                })
             } else if key.as_deref() == Some(sc.name.as_str()) {
                 Some(Role::Key)
             } else if tenant_col.as_deref() == Some(sc.name.as_str()) {
