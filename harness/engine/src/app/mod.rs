@@ -20,6 +20,7 @@
 //! Loading checks the folder as a whole and reports every problem with the
 //! file it is in, so a user editing a draft sees all that is wrong at once.
 
+pub mod clone;
 pub mod mapping;
 pub mod sample;
 
