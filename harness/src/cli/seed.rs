@@ -398,9 +398,18 @@ async fn write_file(
             if edge_rate > 0.0 {
                 return Err(BadInput("--edge-rate does not go with --clone-from: a clone keeps the source's own values".into()).into());
             }
-            // CLONE-WIRING
-            let _ = (from, app2, p2, bar);
-            return Err(BadInput("cloning lands with the clone module".into()).into());
+            let spec = crate::app::clone::CloneSpec { tenants, seed };
+            let s = tokio::task::spawn_blocking(move || {
+                crate::app::clone::clone_tenants(&app2, &from, &p2, &spec, &mut |n| {
+                    bar.set_position(n)
+                })
+            })
+            .await?
+            .map_err(|e| BadInput(e.to_string()))?;
+            report.tables = s.tables.clone();
+            for n in &s.notes {
+                eprintln!("harness: clone: {n}");
+            }
         }
     }
     Ok(())

@@ -286,3 +286,87 @@ async fn the_postgres_seed_goes_through_the_migration_and_loads_every_row() {
     drop(conn);
     cluster.shutdown().await.unwrap();
 }
+
+/// `harness seed --app X --sqlite FILE` from the command line: the same
+/// seed gives the same bytes, the summary prints the tenant skew and a
+/// line per phase; an existing file and a broken data.toml are bad input
+/// (exit 4) with the fix named.
+#[test]
+fn seeding_any_folder_into_sqlite_from_the_command_line() {
+    let journal = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/journal");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+            .arg("seed")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    for f in [&a, &b] {
+        let (code, text) = run(&[
+            "--app".as_ref(),
+            journal.as_os_str(),
+            "--sqlite".as_ref(),
+            f.as_os_str(),
+            "--tenants".as_ref(),
+            "30".as_ref(),
+            "--seed".as_ref(),
+            "4".as_ref(),
+        ]);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(
+            text.contains("harness: generate:") && text.contains("rows/s"),
+            "{text}"
+        );
+        assert!(text.contains("tenant sizes: largest"), "{text}");
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // The file exists: refused, unchanged.
+    let (code, text) = run(&[
+        "--app".as_ref(),
+        journal.as_os_str(),
+        "--sqlite".as_ref(),
+        a.as_os_str(),
+    ]);
+    assert_eq!(code, Some(harness::exit_codes::BAD_INPUT), "{text}");
+    assert!(text.contains("--force"), "{text}");
+    // A data.toml naming a column the table lacks.
+    let broken = dir.path().join("broken");
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    };
+    copy(&journal, &broken);
+    copy(&journal.join("migrations"), &broken.join("migrations"));
+    let toml = std::fs::read_to_string(broken.join("data.toml")).unwrap();
+    std::fs::write(
+        broken.join("data.toml"),
+        toml.replace("mood_score = {", "mood_scor = {"),
+    )
+    .unwrap();
+    let c = dir.path().join("c.db");
+    let (code, text) = run(&[
+        "--app".as_ref(),
+        broken.as_os_str(),
+        "--sqlite".as_ref(),
+        c.as_os_str(),
+    ]);
+    assert_eq!(code, Some(harness::exit_codes::BAD_INPUT), "{text}");
+    assert!(
+        text.contains("mood_scor") && text.contains("mood_score"),
+        "{text}"
+    );
+}
