@@ -492,8 +492,8 @@ async fn each_exit_code_comes_from_the_binary() {
     assert_eq!(code, exit_codes::BAD_INPUT, "{out}");
 }
 
-/// Every app folder shipped in `apps/` that can make its own sample file
-/// (`data.sql`) goes through migrate -> verify -> re-run -> export with its
+/// Every app folder shipped in `apps/` that can make its own data
+/// (`data.toml`, or a `data.sql`) goes through migrate -> verify -> re-run -> export with its
 /// own mapping, every row equal or rejected with a reason, its policies
 /// pass the audit with no high or critical finding, and `prove-rls` finds
 /// no counterexample.
@@ -504,28 +504,49 @@ async fn every_shipped_app_folder_with_sample_data_goes_through_the_pipeline() {
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join("data.sql").is_file())
+        .filter(|p| p.join("data.toml").is_file() || p.join("data.sql").is_file())
         .collect();
     folders.sort();
-    assert!(
-        folders.iter().any(|f| f.ends_with("journal")),
-        "the journal app ships with a data.sql: {folders:?}"
-    );
+    for app in ["journal", "tutor", "barber", "hr"] {
+        assert!(
+            folders.iter().any(|f| f.ends_with(app)),
+            "{app} ships with its data: {folders:?}"
+        );
+    }
     let c = support::native().await;
     let dir = tempfile::tempdir().unwrap();
     for folder in folders {
         let name = folder.file_name().unwrap().to_string_lossy().to_string();
         let app = App::load(&folder).unwrap_or_else(|e| panic!("{name}: {e}"));
         let file = dir.path().join(format!("{name}.sqlite"));
-        let params = SampleParams {
-            scale: 1,
-            tenants: 6,
-            seed: 7,
+        let counts: Vec<(String, u64)> = match &app.data_toml {
+            Some(spec) => {
+                // With hard values: the round trip must place each one.
+                let params = harness::data::Params {
+                    tenants: 6,
+                    scale: 1.0,
+                    seed: 7,
+                    hard_rate: 0.02,
+                };
+                harness::data::write_sqlite(&app, spec, &params, &file, &mut |_, _| {})
+                    .unwrap_or_else(|e| panic!("{name}: data.toml: {e}"))
+                    .tables
+                    .into_iter()
+                    .map(|t| (t.table, t.rows))
+                    .collect()
+            }
+            None => {
+                let params = SampleParams {
+                    scale: 1,
+                    tenants: 6,
+                    seed: 7,
+                };
+                sample::build(&app, &params, &file).unwrap()
+            }
         };
-        let counts = sample::build(&app, &params, &file).unwrap();
         assert!(
             counts.iter().filter(|(_, n)| *n > 0).count() >= 2,
-            "{name}: data.sql filled too little: {counts:?}"
+            "{name}: its data filled too little: {counts:?}"
         );
         let t = round_trip(&c, dir.path(), &name, &file, &folder, String::new()).await;
         for r in &t.records {

@@ -328,6 +328,12 @@ impl Gen {
             }
             Kind::List { item, len, form } => {
                 let n = rng.random_range(len.0..=len.1) as usize;
+                if *form == ListForm::Words {
+                    let words: Vec<String> = (0..n)
+                        .map(|_| text_of(&item.draw_value(rng, id, moments)))
+                        .collect();
+                    return Value::Text(words.join(" "));
+                }
                 let mut items: Vec<Value> = Vec::with_capacity(n);
                 // Distinct items, as tag lists are; a short choice list may
                 // give fewer than asked.
@@ -345,7 +351,7 @@ impl Gen {
                         serde_json::Value::Array(items.into_iter().map(json_scalar).collect())
                             .to_string()
                     }
-                    ListForm::Csv => items
+                    ListForm::Csv | ListForm::Words => items
                         .iter()
                         .map(|v| text_of(v).replace(',', " "))
                         .collect::<Vec<_>>()

@@ -206,6 +206,9 @@ pub enum ListForm {
     Json,
     /// `a,b`
     Csv,
+    /// `a b a c`: text made of the items, separated by spaces, repeats
+    /// allowed (prose of real words, for full-text search to find).
+    Words,
 }
 
 /// The `fake` kinds a column can name, with what they give.
