@@ -152,6 +152,10 @@ pub struct SeedReport {
     pub scale: f64,
     /// Rows per legacy table in the file.
     pub tables: Vec<(String, u64)>,
+    /// Rows data.toml asked for that could not be made, per table (a
+    /// composite UNIQUE still refused them after retries, or no parent row
+    /// to refer to).
+    pub left_out: Vec<(String, u64)>,
     pub rows: u64,
     pub phases: Vec<PhaseFigures>,
     /// Largest and median tenant (rows), where the source says.
@@ -185,7 +189,11 @@ impl SeedReport {
             .unwrap_or(5)
             .max(5);
         for (t, n) in &self.tables {
-            out += &format!("  {t:<w$} {n:>10}\n");
+            out += &format!("  {t:<w$} {n:>10}");
+            if let Some((_, k)) = self.left_out.iter().find(|(l, _)| l == t) {
+                out += &format!("  ({k} left out: a UNIQUE index refused them after retries, or no parent row to point to)");
+            }
+            out += "\n";
         }
         for p in &self.phases {
             out += &format!(
@@ -262,6 +270,7 @@ pub async fn seed(args: SeedArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
         seed,
         scale,
         tables: Vec::new(),
+        left_out: Vec::new(),
         rows: 0,
         phases: Vec::new(),
         largest_tenant_rows: None,
@@ -353,6 +362,12 @@ async fn write_file(
                 }
             })?;
             report.tables = s.tables.iter().map(|t| (t.table.clone(), t.rows)).collect();
+            report.left_out = s
+                .tables
+                .iter()
+                .filter(|t| t.skipped > 0)
+                .map(|t| (t.table.clone(), t.skipped))
+                .collect();
             report.largest_tenant_rows = Some(s.largest_tenant_rows);
             report.median_tenant_rows = Some(s.median_tenant_rows);
             report.hard_values = s.hard_values;

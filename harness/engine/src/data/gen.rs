@@ -144,7 +144,10 @@ impl Gen {
                 to: parse_moment(b)?,
                 format: spec.format.unwrap_or_default(),
                 after: spec.after.clone(),
-                within: i64::from(spec.within_days.unwrap_or(30)) * 86_400,
+                within: match spec.within_minutes {
+                    Some(m) => i64::from(m) * 60,
+                    None => i64::from(spec.within_days.unwrap_or(30)) * 86_400,
+                },
             }
         } else if let Some(item) = &spec.list {
             let l = spec.len.unwrap_or([0, 4]);
@@ -321,7 +324,8 @@ impl Gen {
                     .as_ref()
                     .and_then(|a| moments.iter().find(|(n, _)| n == a).map(|(_, m)| *m));
                 let secs = match base {
-                    Some(b) => b + rng.random_range(0..=(*within).max(0)),
+                    // Strictly later: an end never equals its start.
+                    Some(b) => b + rng.random_range(1..=(*within).max(1)),
                     None => rng.random_range(*from..=*to),
                 };
                 format_moment(secs, *format, rng)

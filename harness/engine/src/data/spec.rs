@@ -142,6 +142,10 @@ pub struct ColumnSpec {
     pub after: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within_days: Option<u32>,
+    /// With `after`: at most this many minutes later (a booking's end, a
+    /// session's last message) instead of `within_days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_minutes: Option<u32>,
     /// A row of this table (of the same tenant when it has tenants).
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
@@ -434,8 +438,15 @@ impl ColumnSpec {
                     "date = [\"{a}\", \"{b}\"]: the first is after the second"
                 ));
             }
-        } else if self.format.is_some() || self.after.is_some() || self.within_days.is_some() {
-            return Err("format, after and within_days go with date".into());
+            if self.within_days.is_some() && self.within_minutes.is_some() {
+                return Err("give within_days or within_minutes, not both".into());
+            }
+        } else if self.format.is_some()
+            || self.after.is_some()
+            || self.within_days.is_some()
+            || self.within_minutes.is_some()
+        {
+            return Err("format, after, within_days and within_minutes go with date".into());
         }
         if self.decimals.is_some() && self.real.is_none() {
             return Err("decimals goes with real".into());
