@@ -1,6 +1,7 @@
 //! Write the draft as an app folder: `app.toml`, `mapping.toml`,
 //! `legacy.sql`, the two migrations (schema; roles and RLS), `workload.toml`,
-//! `data.toml` and a `README.md` that lists what the user must decide.
+//! `data.toml` (drafted in [`super::datadraft`]) and a `README.md` that lists
+//! what the user must decide.
 //!
 //! Every file is produced as text here and written by [`write_folder`];
 //! TOML goes through `toml` (so any name, quote or newline stays valid) and
@@ -9,8 +10,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-use serde::Serialize;
 
 use super::inspect::Schema;
 use super::plan::{cut, Draft, DraftTable, Link, MAX_IDENT, TENANT_SETTING};
@@ -48,7 +47,10 @@ pub fn write_folder(
         ("migrations/0100_roles_rls.up.sql", roles_up(draft)),
         ("migrations/0100_roles_rls.down.sql", roles_down(draft)),
         ("workload.toml", workload_toml(draft)?),
-        ("data.toml", data_toml(source)?),
+        (
+            "data.toml",
+            super::datadraft::data_toml(source, schema, draft)?,
+        ),
         ("README.md", readme(draft, source)),
     ];
     let mkdir = |p: &Path| {
@@ -697,36 +699,6 @@ has the format: samples, parameters, routes, read-your-own-write pairs).",
     }
     out.push_str("\n[[user]]\nname = \"reader\"\nweight = 1\n");
     out.push_str(&steps);
-    Ok(out)
-}
-
-#[derive(Serialize)]
-struct Data {
-    source: DataSource,
-}
-
-#[derive(Serialize)]
-struct DataSource {
-    file: String,
-    tenants: String,
-}
-
-pub fn data_toml(source: &Path) -> Result<String, InitError> {
-    let file = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
-    let data = Data {
-        source: DataSource {
-            file: file.display().to_string(),
-            tenants: "all".into(),
-        },
-    };
-    let mut out = comment(
-        "data.toml: the tenant data the seed and load stages use. Drafted by
-`harness init`: clone the tenants of the source file (all of them, as they
-are). A SKELETON: no stage reads this file yet.",
-        "# ",
-    );
-    out.push('\n');
-    out.push_str(&toml::to_string(&data).map_err(toml_err("data.toml"))?);
     Ok(out)
 }
 

@@ -4,11 +4,11 @@
 //! file (read-only), looks at every table's schema and values, and writes a
 //! folder the engine loads: the target schema, a mapping whose every rule
 //! carries the evidence it was chosen on, roles and fail-closed row-level
-//! security, and skeletons for the data and the workload. What the file
-//! cannot tell (which column names the tenant, whether a table without it
-//! is shared or reaches its tenant through a parent, values no rule
-//! accepts) is listed as a decision, in the returned [`InitReport`] and in
-//! the folder's README.
+//! security, a data generator drafted from the file's own values, and a
+//! skeleton for the workload. What the file cannot tell (which column names
+//! the tenant, whether a table without it is shared or reaches its tenant
+//! through a parent, values no rule accepts) is listed as a decision, in the
+//! returned [`InitReport`] and in the folder's README.
 //!
 //! The stages, one module each:
 //! - [`inspect`]: the SQLite schema (tables, keys, foreign keys, indexes,
@@ -16,11 +16,14 @@
 //! - [`profile`]: what the values look like and which rules accept them;
 //! - [`rules`]: a rule per column from the declared type and the values;
 //! - [`plan`]: names, keys, references, the tenant, the load order;
-//! - [`draft`]: the files.
+//! - [`draft`]: the files;
+//! - [`datadraft`]: `data.toml`, the generator's description of the
+//!   file's own data (rows per tenant, each column's kind).
 //!
 //! The draft is checked with [`App::load`] before `init` returns, so a
 //! folder `init` reports as written is one the engine accepts.
 
+pub mod datadraft;
 pub mod draft;
 pub mod inspect;
 pub mod plan;

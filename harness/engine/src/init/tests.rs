@@ -652,14 +652,15 @@ fn a_file_without_a_tenant_column_is_drafted_with_a_loud_decision() {
         Some("select * from \"notes\" where \"id\" = $1")
     );
     assert_eq!(w["user"][0]["name"].as_str(), Some("reader"));
-    let data: toml::Value = toml::from_str(&d.file("data.toml")).unwrap();
-    assert!(data["source"]["file"]
-        .as_str()
-        .unwrap()
-        .ends_with("legacy.db"));
-    assert!(d
-        .file("data.toml")
-        .contains("clone the tenants of the source file"));
+    // Without tenants, one tenant stands for the file and every table is
+    // shared, as many rows as the file has.
+    let data = d.app.data_toml.as_ref().expect("data.toml loaded");
+    assert_eq!(data.tenants.count, 1);
+    for t in &data.tables {
+        assert!(t.fixed && t.per.is_none(), "{t:?}");
+        assert_eq!(t.rows, crate::data::spec::Rows::Mean(1.0), "{t:?}");
+    }
+    assert!(d.file("data.toml").contains("no tenant column"));
 }
 
 #[test]
@@ -935,4 +936,459 @@ fn virtual_tables_are_refused_and_orphans_reported() {
         )
         .unwrap();
     assert_eq!(n, 1);
+}
+
+// --- data.toml -------------------------------------------------------------
+
+use crate::data::spec::{DataSpec, DateFormat, ListForm, Rows};
+use crate::data::{write_sqlite, Params};
+
+/// The drafted data.toml, read as the engine reads it (parse, then check).
+fn data_spec(d: &Drafted) -> DataSpec {
+    let text = d.file("data.toml");
+    let spec: DataSpec =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("data.toml does not parse: {e}\n{text}"));
+    spec.check()
+        .unwrap_or_else(|e| panic!("data.toml is refused: {e}\n{text}"));
+    spec
+}
+
+/// A new legacy file generated from the drafted folder, as `harness seed`
+/// makes one.
+fn generate(d: &Drafted, tenants: u32) -> (TempDir, Connection) {
+    let spec = data_spec(d);
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("generated.db");
+    let params = Params {
+        tenants,
+        scale: 1.0,
+        seed: 1,
+        hard_rate: 0.0,
+    };
+    write_sqlite(&d.app, &spec, &params, &path, &mut |_, _| {}).unwrap_or_else(|e| {
+        panic!(
+            "generating from the drafted data.toml fails: {e}\n{}",
+            d.file("data.toml")
+        )
+    });
+    let c = Connection::open(&path).unwrap();
+    (out, c)
+}
+
+fn count(c: &Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn real(c: &Connection, sql: &str) -> f64 {
+    c.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+#[test]
+fn the_shop_data_toml_loads_and_generates_a_file_like_the_shop() {
+    let (_d, db) = shop();
+    let d = run(&db, Some("company_id"));
+    let spec = data_spec(&d);
+    assert_eq!(d.app.data_toml.as_ref(), Some(&spec), "App::load read it");
+    let text = d.file("data.toml");
+    assert_eq!(spec.tenants.count, 3, "{text}");
+    let names: Vec<&str> = spec.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names[0], "companies", "parents first: {names:?}");
+    let orders = spec.table("orders").unwrap();
+    assert_eq!(orders.rows, Rows::Mean(333.33), "{text}");
+    assert!(
+        !orders.columns.contains_key("company_id"),
+        "the tenant is inferred"
+    );
+    assert!(
+        !orders.columns.contains_key("user_id"),
+        "a declared ref without NULLs"
+    );
+    // Mostly ISO text with a few epoch integers: the text wins.
+    assert_eq!(
+        orders.columns["placed_at"]
+            .date
+            .as_ref()
+            .map(|d| d[0].as_str()),
+        Some("2024-03-01 12:00:00"),
+        "{text}"
+    );
+    assert_eq!(orders.columns["shipped"].format, Some(DateFormat::Iso));
+    assert_eq!(orders.columns["note"].seq.as_deref(), Some("note {}"));
+    let users = spec.table("users").unwrap();
+    assert_eq!(users.columns["email"].fake.as_deref(), Some("email"));
+    assert_eq!(users.columns["is_active"].bool, Some(0.5));
+    assert_eq!(
+        users.columns["manager_id"].reference.as_deref(),
+        Some("users")
+    );
+    assert_eq!(users.columns["manager_id"].null, 0.1);
+    let settings = users.columns["settings"].json.as_ref().expect("json");
+    assert_eq!(settings.keys().collect::<Vec<_>>(), ["n", "theme"]);
+    let items = spec.table("line_items").unwrap();
+    assert_eq!(items.per.as_deref(), Some("orders"));
+    assert_eq!(items.rows, Rows::Range { min: 2, max: 2 });
+    assert_eq!(
+        items.columns["sku"].choices,
+        Some(vec!["sku-a".into(), "sku-b".into()])
+    );
+    let countries = spec.table("countries").unwrap();
+    assert!(countries.fixed);
+    assert_eq!(countries.rows, Rows::Mean(2.0));
+    assert!(
+        countries.columns["code"].unique,
+        "a text primary key is unique"
+    );
+    let cs = spec.table("company_settings").unwrap();
+    assert!(cs.fixed, "one settings row per tenant at most: {text}");
+    assert_eq!(cs.rows, Rows::Mean(0.67));
+    // Every line has its evidence above it.
+    for (i, line) in text.lines().enumerate() {
+        if line.contains(" = {") && !line.starts_with('#') && !line.starts_with("rows = ") {
+            let above = text.lines().nth(i - 1).unwrap_or("");
+            assert!(above.starts_with("# "), "no evidence for {line}");
+        }
+    }
+    let (_g, c) = generate(&d, 3);
+    assert_eq!(count(&c, "select count(*) from companies"), 3);
+    let orders = count(&c, "select count(*) from orders");
+    assert!((750..=1250).contains(&orders), "{orders} orders");
+    assert_eq!(
+        count(&c, "select count(*) from line_items"),
+        2 * orders,
+        "two line items per order"
+    );
+    assert_eq!(count(&c, "select count(*) from countries"), 2);
+    assert_eq!(
+        count(
+            &c,
+            "select count(*) from orders o join users u on u.id = o.user_id where u.company_id <> o.company_id"
+        ),
+        0,
+        "references stay within their tenant"
+    );
+}
+
+/// The source of the round trip: 30 tenants of unequal size; items with a
+/// column of each shape.
+fn shapes() -> (TempDir, PathBuf) {
+    let (d, p) = sqlite(
+        "create table tenants (id integer primary key, name text not null);
+         create table items (
+             id integer primary key,
+             tenant_id integer not null references tenants(id),
+             note text,
+             status text not null,
+             created_at text,
+             seen_ms integer,
+             meta text,
+             tags text,
+             email text,
+             active integer,
+             price real
+         );
+         create unique index items_email on items (email);",
+    );
+    let c = Connection::open(&p).unwrap();
+    let tx = c.unchecked_transaction().unwrap();
+    let mut x: u64 = 7;
+    let mut next = move |m: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % m
+    };
+    const COLOURS: [&str; 5] = ["red", "green", "blue", "black", "white"];
+    let mut n = 0u64;
+    for t in 1..=30u64 {
+        tx.execute(
+            "insert into tenants values (?1, ?2)",
+            rusqlite::params![t as i64, format!("Tenant {t}")],
+        )
+        .unwrap();
+        for _ in 0..(5 + t * 37 % 50) {
+            n += 1;
+            let note = (!n.is_multiple_of(5)).then(|| {
+                let words: Vec<&str> = (0..3 + next(8))
+                    .map(|_| {
+                        ["quiet", "morning", "check", "of", "the", "stock", "room"]
+                            [next(7) as usize]
+                    })
+                    .collect();
+                words.join(" ")
+            });
+            let status = match n % 10 {
+                0..=5 => "open",
+                6..=8 => "closed",
+                _ => "archived",
+            };
+            let created =
+                chrono::DateTime::from_timestamp(1_672_531_200 + next(365 * 86_400) as i64, 0)
+                    .unwrap()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
+            let seen_ms = 1_672_531_200_000i64 + (next(365 * 86_400) * 1000 + next(1000)) as i64;
+            let meta = format!(
+                "{{\"a\": {}, \"b\": \"{}\"}}",
+                next(100),
+                ["x", "y", "z"][next(3) as usize]
+            );
+            let mut tags: Vec<&str> = Vec::new();
+            for _ in 0..1 + next(3) {
+                let c = COLOURS[next(5) as usize];
+                if !tags.contains(&c) {
+                    tags.push(c);
+                }
+            }
+            tx.execute(
+                "insert into items values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                rusqlite::params![
+                    n as i64,
+                    t as i64,
+                    note,
+                    status,
+                    created,
+                    seen_ms,
+                    meta,
+                    tags.join(","),
+                    format!("person{n}@example.org"),
+                    i64::from(next(10) < 7),
+                    next(100_000) as f64 / 100.0,
+                ],
+            )
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    (d, p)
+}
+
+#[test]
+fn a_generated_file_has_the_shapes_of_the_source() {
+    let (_d, db) = shapes();
+    let d = run(&db, Some("tenant_id"));
+    let spec = data_spec(&d);
+    let text = d.file("data.toml");
+    let items = spec.table("items").unwrap();
+    assert_eq!(items.columns["tags"].form, Some(ListForm::Csv), "{text}");
+    assert!(items.columns["email"].unique, "{text}");
+    let (_g, g) = generate(&d, 30);
+    let src = Connection::open(&db).unwrap();
+    let both = |sql: &str| (real(&src, sql), real(&g, sql));
+
+    // NULL share.
+    let (s, n) = both("select avg(note is null) from items");
+    assert!(
+        (s - n).abs() <= 0.05,
+        "note NULL share: source {s}, generated {n}"
+    );
+    // The status mix.
+    for v in ["open", "closed", "archived"] {
+        let (s, n) = both(&format!("select avg(status = '{v}') from items"));
+        assert!(
+            (s - n).abs() <= 0.05,
+            "{v}: source {s}, generated {n}\n{text}"
+        );
+    }
+    assert_eq!(
+        count(
+            &g,
+            "select count(*) from items where status not in ('open', 'closed', 'archived')"
+        ),
+        0
+    );
+    // ISO dates within the source's range, written the same way.
+    let (lo, hi): (String, String) = src
+        .query_row(
+            "select min(created_at), max(created_at) from items",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        count(
+            &g,
+            "select count(*) from items where created_at is null or created_at not glob
+             '2023-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z'"
+        ),
+        0,
+        "{text}"
+    );
+    let (glo, ghi): (String, String) = g
+        .query_row(
+            "select min(created_at), max(created_at) from items",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(lo <= glo && ghi <= hi, "{glo}..{ghi} outside {lo}..{hi}");
+    // Epoch milliseconds within the range (to the second), as integers.
+    let (slo, shi) = (
+        count(&src, "select min(seen_ms) from items"),
+        count(&src, "select max(seen_ms) from items"),
+    );
+    assert_eq!(
+        count(
+            &g,
+            &format!(
+                "select count(*) from items where typeof(seen_ms) <> 'integer'
+                 or seen_ms < {} or seen_ms > {} or seen_ms < 1000000000000",
+                slo - 1000,
+                shi + 1000
+            )
+        ),
+        0,
+        "{text}"
+    );
+    // JSON objects with the keys a and b.
+    assert_eq!(
+        count(
+            &g,
+            "select count(*) from items where not json_valid(meta)
+             or json_type(meta, '$.a') is null or json_type(meta, '$.b') is null"
+        ),
+        0,
+        "{text}"
+    );
+    assert!(
+        count(
+            &g,
+            "select count(distinct json_extract(meta, '$.b')) from items"
+        ) >= 2
+    );
+    // Comma lists of one to three colours.
+    let mut st = g.prepare("select tags from items").unwrap();
+    let tags: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!tags.is_empty());
+    for t in &tags {
+        let parts: Vec<&str> = t.split(',').collect();
+        assert!((1..=3).contains(&parts.len()), "{t:?}");
+        for p in parts {
+            assert!(
+                ["red", "green", "blue", "black", "white"].contains(&p),
+                "{t:?}"
+            );
+        }
+    }
+    assert!(
+        tags.iter().any(|t| t.contains(',')),
+        "some lists have several items"
+    );
+    // Unique e-mail addresses.
+    assert_eq!(
+        count(&g, "select count(*) - count(distinct email) from items"),
+        0
+    );
+    assert_eq!(
+        count(
+            &g,
+            "select count(*) from items where email is null or email not like '%_@_%'"
+        ),
+        0
+    );
+    // Flags stay 0/1, with about the source's share of 1.
+    assert_eq!(
+        count(
+            &g,
+            "select count(*) from items where active is null or active not in (0, 1)"
+        ),
+        0
+    );
+    let (s, n) = both("select avg(active) from items");
+    assert!((s - n).abs() <= 0.05, "active: source {s}, generated {n}");
+    // Prices with at most two decimals.
+    assert_eq!(
+        count(
+            &g,
+            "select count(*) from items where abs(price * 100 - round(price * 100)) > 1e-6"
+        ),
+        0,
+        "{text}"
+    );
+    // Rows per tenant.
+    assert_eq!(count(&g, "select count(*) from tenants"), 30);
+    let (s, n) = both("select count(*) / 30.0 from items");
+    assert!(
+        (n - s).abs() <= 0.25 * s,
+        "rows per tenant: source {s}, generated {n}\n{text}"
+    );
+    // The tenants are unequal, as the source's are.
+    assert!(spec.tenants.skew > 0.0 && spec.tenants.skew <= 3.0);
+    assert!(text.contains("minus the slope of log(rows)"), "{text}");
+}
+
+#[test]
+fn awkward_names_and_tables_without_tenant_draft_a_data_toml_that_loads() {
+    let (_d, db) = sqlite(
+        "create table \"org\" (id integer primary key, \"name\" text);
+         create table \"Order Items\" (
+             \"id\" integer primary key,
+             org_id integer not null references \"org\"(id),
+             \"select\" text,
+             \"from\" integer,
+             \"group by\" real,
+             \"we\"\"ird\" text,
+             \"line
+break\" text
+         );
+         create table \"where\" (\"key\" integer primary key, \"value\" text, \"order\" integer);
+         create table notes (id integer primary key, item_id integer not null references \"Order Items\"(id), body text);",
+    );
+    let c = Connection::open(&db).unwrap();
+    for o in 1..=4i64 {
+        c.execute(
+            "insert into org values (?1, ?2)",
+            rusqlite::params![o, format!("Org {o}")],
+        )
+        .unwrap();
+    }
+    for i in 1..=40i64 {
+        c.execute(
+            "insert into \"Order Items\" values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                i,
+                i % 4 + 1,
+                ["a", "b"][(i % 2) as usize],
+                i * 3,
+                i as f64 / 8.0,
+                format!("say \"{i}\"\n'ok'"),
+                format!("row {i}"),
+            ],
+        )
+        .unwrap();
+        c.execute(
+            "insert into notes (item_id, body) values (?1, 'hello there'), (?1, 'again')",
+            [i],
+        )
+        .unwrap();
+    }
+    c.execute_batch("insert into \"where\" values (1, 'x', 1), (2, 'y', 2), (3, 'z', 3);")
+        .unwrap();
+    drop(c);
+    let d = run(&db, Some("org_id"));
+    let spec = data_spec(&d);
+    let text = d.file("data.toml");
+    let items = spec.table("Order Items").expect("the legacy name");
+    for col in ["select", "from", "group by", "we\"ird", "line\nbreak"] {
+        assert!(items.columns.contains_key(col), "{col:?} in {text}");
+    }
+    let lookup = spec.table("where").expect("the table without tenant");
+    assert!(lookup.fixed, "{text}");
+    assert_eq!(lookup.rows, Rows::Mean(3.0));
+    let notes = spec.table("notes").unwrap();
+    assert_eq!(notes.per.as_deref(), Some("Order Items"), "{text}");
+    assert_eq!(notes.rows, Rows::Range { min: 2, max: 2 });
+    // And a file generated from it has every table.
+    let (_g, g) = generate(&d, 4);
+    assert_eq!(count(&g, "select count(*) from \"where\""), 3);
+    assert!(count(&g, "select count(*) from \"Order Items\"") > 0);
+    assert_eq!(
+        count(&g, "select count(*) from notes"),
+        2 * count(&g, "select count(*) from \"Order Items\"")
+    );
 }
