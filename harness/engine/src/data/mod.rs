@@ -712,14 +712,15 @@ fn schema_columns(conn: &Connection, table: &str) -> Result<Vec<SchemaColumn>, D
     Ok(out)
 }
 
-/// Columns of `table` alone under a UNIQUE index (not the primary key), and
-/// all columns under any UNIQUE index.
+/// Columns of `table` alone under a UNIQUE index (a text primary key
+/// included: an INTEGER PRIMARY KEY is the rowid and has no index), and all
+/// columns under any UNIQUE index.
 fn unique_columns(conn: &Connection, table: &str) -> Result<(Vec<String>, Vec<String>), DataError> {
     let err = |e: rusqlite::Error| DataError::Table {
         table: table.to_string(),
         problem: e.to_string(),
     };
-    let mut st = conn.prepare("select name from pragma_index_list(?1) where \"unique\" = 1 and origin <> 'pk' and partial = 0").map_err(err)?;
+    let mut st = conn.prepare("select name from pragma_index_list(?1) where \"unique\" = 1 and partial = 0").map_err(err)?;
     let names: Vec<String> = st
         .query_map([table], |r| r.get(0))
         .map_err(err)?

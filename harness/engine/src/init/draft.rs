@@ -781,7 +781,8 @@ pub fn readme(draft: &Draft, source: &Path) -> String {
 - `legacy.sql`: the SQLite schema (for the export back).\n\
 - `migrations/0001_schema.*.sql`: the PostgreSQL tables, keys, references, indexes.\n\
 - `migrations/0100_roles_rls.*.sql`: roles, ownership, row-level security, grants.\n\
-- `workload.toml`, `data.toml`: skeletons to replace.\n\
+- `data.toml`: how to make tenant data like the file's (`harness seed --app DIR`), each line with its evidence.\n\
+- `workload.toml`: a skeleton to replace with the app's own queries.\n\
 \n## Next\n\n\
 1. Settle the decisions above and review each rule's evidence in `mapping.toml`.\n\
 2. Review the migrations (defaults, CHECKs, tenant-scoped keys, id sources).\n\
