@@ -292,14 +292,7 @@ impl Gen {
     fn draw_value(&self, rng: &mut Rng, id: i64, moments: &[(String, i64)]) -> Value {
         match &self.kind {
             Kind::Fake { name, words } => fake_value(name, *words, rng),
-            Kind::Choices { values, cumulative } => {
-                let x: f64 = rng.random();
-                let i = cumulative
-                    .iter()
-                    .position(|c| x < *c)
-                    .unwrap_or(values.len() - 1);
-                values[i].clone()
-            }
+            Kind::Choices { values, cumulative } => values[pick_choice(cumulative, rng)].clone(),
             Kind::Int { lo, hi } => Value::Integer(rng.random_range(*lo..=*hi)),
             Kind::Real { lo, hi, decimals } => {
                 let x = if hi > lo {
@@ -333,10 +326,23 @@ impl Gen {
             Kind::List { item, len, form } => {
                 let n = rng.random_range(len.0..=len.1) as usize;
                 if *form == ListForm::Words {
-                    let words: Vec<String> = (0..n)
-                        .map(|_| text_of(&item.draw_value(rng, id, moments)))
-                        .collect();
-                    return Value::Text(words.join(" "));
+                    let mut out = String::with_capacity(n * 8);
+                    for i in 0..n {
+                        if i > 0 {
+                            out.push(' ');
+                        }
+                        match &item.kind {
+                            // The common case, without a String per word.
+                            Kind::Choices { values, cumulative } => {
+                                match &values[pick_choice(cumulative, rng)] {
+                                    Value::Text(t) => out.push_str(t),
+                                    other => out.push_str(&text_of(other)),
+                                }
+                            }
+                            _ => out.push_str(&text_of(&item.draw_value(rng, id, moments))),
+                        }
+                    }
+                    return Value::Text(out);
                 }
                 let mut items: Vec<Value> = Vec::with_capacity(n);
                 // Distinct items, as tag lists are; a short choice list may
@@ -377,6 +383,14 @@ impl Gen {
             },
         }
     }
+}
+
+/// The index a uniform draw lands on in a cumulative weight table.
+fn pick_choice(cumulative: &[f64], rng: &mut Rng) -> usize {
+    let x: f64 = rng.random();
+    cumulative
+        .partition_point(|c| *c <= x)
+        .min(cumulative.len() - 1)
 }
 
 fn values_of(kind: &Kind) -> Vec<&Value> {
@@ -460,16 +474,58 @@ fn round_to(x: f64, decimals: u8) -> f64 {
 /// Seconds since 1970 written as `format` says; epoch-ms values get a
 /// random millisecond part (real apps' clocks do).
 pub fn format_moment(secs: i64, format: DateFormat, rng: &mut Rng) -> Value {
-    let dt = chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .naive_utc();
     match format {
-        DateFormat::Datetime => Value::Text(dt.format("%Y-%m-%d %H:%M:%S").to_string()),
-        DateFormat::Date => Value::Text(dt.format("%Y-%m-%d").to_string()),
-        DateFormat::Iso => Value::Text(dt.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        DateFormat::Datetime => Value::Text(moment_text(secs, Some(' '), false)),
+        DateFormat::Date => Value::Text(moment_text(secs, None, false)),
+        DateFormat::Iso => Value::Text(moment_text(secs, Some('T'), true)),
         DateFormat::Epoch => Value::Integer(secs),
         DateFormat::EpochMs => Value::Integer(secs * 1000 + rng.random_range(0..1000)),
     }
+}
+
+/// `YYYY-MM-DD`, then `<sep>HH:MM:SS` and `Z` if asked, written digit by
+/// digit: chrono's strftime parsed its pattern on every call and was the
+/// generator's largest cost after allocation.
+fn moment_text(secs: i64, sep: Option<char>, zulu: bool) -> String {
+    use chrono::{Datelike, Timelike};
+    let dt = chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    let mut s = String::with_capacity(20);
+    let year = dt.year();
+    if !(0..=9999).contains(&year) {
+        return match sep {
+            Some(c) => format!(
+                "{}{c}{}{}",
+                dt.format("%Y-%m-%d"),
+                dt.format("%H:%M:%S"),
+                if zulu { "Z" } else { "" }
+            ),
+            None => dt.format("%Y-%m-%d").to_string(),
+        };
+    }
+    let two = |s: &mut String, n: u32| {
+        s.push(char::from(b'0' + (n / 10) as u8));
+        s.push(char::from(b'0' + (n % 10) as u8));
+    };
+    two(&mut s, year as u32 / 100);
+    two(&mut s, year as u32 % 100);
+    s.push('-');
+    two(&mut s, dt.month());
+    s.push('-');
+    two(&mut s, dt.day());
+    if let Some(c) = sep {
+        s.push(c);
+        two(&mut s, dt.hour());
+        s.push(':');
+        two(&mut s, dt.minute());
+        s.push(':');
+        two(&mut s, dt.second());
+        if zulu {
+            s.push('Z');
+        }
+    }
+    s
 }
 
 /// Make `v` unique to row `id`, keeping its shape: an e-mail stays an

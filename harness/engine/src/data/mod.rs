@@ -221,6 +221,8 @@ struct Column {
     /// Under some UNIQUE index: never given a hard value (one could make or
     /// avoid a collision, and so change which rows the clean run keeps).
     in_unique: bool,
+    /// A later column's `after` names it: its moment is kept for the row.
+    feeds_after: bool,
 }
 
 #[derive(Debug)]
@@ -288,6 +290,29 @@ pub fn write_sqlite(
     })?;
 
     let mut plans = plan(app, spec, &conn)?;
+    // Indexes that only speed reads are built once at the end, not row by
+    // row (unique ones stay: they refuse the collisions retries redraw).
+    let later: Vec<(String, String)> = {
+        let mut st = conn
+            .prepare("select name, sql from sqlite_schema where type = 'index' and sql is not null")
+            .map_err(io)?;
+        let all: Vec<(String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(io)?
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
+        all.into_iter()
+            .filter(|(_, sql)| {
+                !sql.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("create unique")
+            })
+            .collect()
+    };
+    for (name, _) in &later {
+        conn.execute_batch(&format!("drop index {}", quote(name)))
+            .map_err(io)?;
+    }
     let weights = tenant_weights(params.tenants, spec.tenants.skew, params.seed);
     let expected = expected_rows(&plans, params, &weights);
 
@@ -393,6 +418,9 @@ pub fn write_sqlite(
             rows: rows as u64,
             skipped,
         });
+    }
+    for (_, sql) in &later {
+        conn.execute_batch(sql).map_err(io)?;
     }
     conn.execute_batch("commit").map_err(io)?;
     if let Some(mut m) = manifest_out {
@@ -556,7 +584,7 @@ impl<'c> TableWriter<'c> {
                     }
                     Role::Gen(g) => {
                         let v = g.draw(rng, id, &self.moments);
-                        if let Some(m) = g.moment_of(&v) {
+                        if let Some(m) = c.feeds_after.then(|| g.moment_of(&v)).flatten() {
                             self.moments.push((c.name.clone(), m));
                         }
                         v
@@ -720,7 +748,9 @@ fn unique_columns(conn: &Connection, table: &str) -> Result<(Vec<String>, Vec<St
         table: table.to_string(),
         problem: e.to_string(),
     };
-    let mut st = conn.prepare("select name from pragma_index_list(?1) where \"unique\" = 1 and partial = 0").map_err(err)?;
+    let mut st = conn
+        .prepare("select name from pragma_index_list(?1) where \"unique\" = 1 and partial = 0")
+        .map_err(err)?;
     let names: Vec<String> = st
         .query_map([table], |r| r.get(0))
         .map_err(err)?
@@ -950,6 +980,10 @@ fn plan(app: &App, spec: &DataSpec, conn: &Connection) -> Result<Vec<Plan>, Data
                     name: sc.name.clone(),
                     role,
                     in_unique: uniques.1.contains(&sc.name),
+                    feeds_after: ts
+                        .columns
+                        .values()
+                        .any(|c| c.after.as_deref() == Some(sc.name.as_str())),
                 });
             }
         }
