@@ -71,13 +71,13 @@ impl DataSource {
                 let data = app.data_toml.clone().ok_or_else(|| {
                     SourceError::Panicked("data.toml vanished from the folder".into())
                 })?;
-                // Clean data: hard values are the seed's and the migration
-                // tests' business, not a load run's.
+                // Hard values as the folder asks (`[hard] rate`, 0 unless
+                // said): rows the mapping refuses are left out and counted.
                 let params = crate::data::Params {
                     tenants: spec.tenants,
                     scale: spec.scale,
                     seed: spec.seed,
-                    hard_rate: 0.0,
+                    hard_rate: data.hard.rate,
                 };
                 let (app, p2) = (app.clone(), path.clone());
                 tokio::task::spawn_blocking(move || {

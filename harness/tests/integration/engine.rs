@@ -44,6 +44,11 @@ const ORDINARY_WORDS: &[&str] = &[
     "coordinates",
     "created_at",
     "updated_at",
+    // kinds of value data.toml and init's draft name, as the fake crate's
+    // fakers are named (what a value looks like, not anyone's column)
+    "first_name",
+    "last_name",
+    "user_agent",
 ];
 
 /// Every identifier the folder defines: app.toml's names, the mapping's

@@ -432,10 +432,26 @@ async fn prove_rls_cli_on_the_portal_and_on_a_database_it_did_not_create() {
     assert_eq!(code, Some(harness::exit_codes::OK), "{out}\n{err}");
     assert!(out.contains("isolation holds"), "{out}");
 
-    // An app folder's data.sql whose hard values the mapping refuses: they
-    // are left out and counted, and every later table still has rows to
-    // prove on (stopping at the first refusal left them empty).
-    let journal = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/journal");
+    // An app folder whose data.toml asks for hard values the mapping
+    // refuses: they are left out and counted, and every later table still
+    // has rows to prove on (stopping at the first refusal left them empty).
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/journal");
+    let journal = tmp.path().join("journal-hard");
+    for sub in ["", "migrations"] {
+        std::fs::create_dir_all(journal.join(sub)).unwrap();
+        for e in std::fs::read_dir(shipped.join(sub)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), journal.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let data = std::fs::read_to_string(journal.join("data.toml")).unwrap();
+    std::fs::write(
+        journal.join("data.toml"),
+        data.replace("[tenants]", "[hard]\nrate = 0.05\n\n[tenants]"),
+    )
+    .unwrap();
     let (code, out, err) = run(&[
         "--app",
         &journal.display().to_string(),
