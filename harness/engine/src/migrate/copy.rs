@@ -67,8 +67,51 @@ const GIN_MEMORY: &str = "16MB";
 /// -> root cause of the rows rejected.
 #[derive(Debug, Clone, Default)]
 pub struct Parents {
-    pub keys: HashMap<usize, HashMap<i64, Option<i64>>>,
+    pub keys: HashMap<usize, KeyIndex>,
     pub rejected: HashMap<usize, HashMap<i64, String>>,
+}
+
+/// Legacy key -> legacy tenant of a finished table's rows, as one sorted
+/// array searched by halves: 16 bytes a row where a hash map took about 50,
+/// which at 10 M rows was most of the migration's memory (450 MiB peak for
+/// the reference app's 10 M rows; the keys of every parent table are held
+/// until the end).
+#[derive(Debug, Clone, Default)]
+pub struct KeyIndex(Vec<(i64, i64)>);
+
+/// A tenant of `None` (a table without tenant) stored in the i64.
+const NO_TENANT: i64 = i64::MIN;
+
+impl KeyIndex {
+    /// The tenant of key `id`: `None` if no such row, `Some(None)` for a
+    /// row without tenant.
+    pub fn get(&self, id: &i64) -> Option<Option<i64>> {
+        let i = self.0.binary_search_by_key(id, |(k, _)| *k).ok()?;
+        let t = self.0[i].1;
+        Some((t != NO_TENANT).then_some(t))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(i64, Option<i64>)> for KeyIndex {
+    fn from_iter<I: IntoIterator<Item = (i64, Option<i64>)>>(it: I) -> Self {
+        let mut v: Vec<(i64, i64)> = it
+            .into_iter()
+            .map(|(k, t)| (k, t.unwrap_or(NO_TENANT)))
+            .collect();
+        // Rows come in key order already; sorting a sorted run is a pass.
+        v.sort_unstable_by_key(|(k, _)| *k);
+        v.dedup_by_key(|(k, _)| *k);
+        v.shrink_to_fit();
+        KeyIndex(v)
+    }
 }
 
 /// Tables some other table references (their keys are kept for the orphan check).
@@ -254,7 +297,7 @@ async fn join<T>(
 pub async fn keys_in_target(
     conn: &mut PgConnection,
     plan: &Plan,
-) -> Result<HashMap<i64, Option<i64>>, MigrateError> {
+) -> Result<KeyIndex, MigrateError> {
     let key = quote(&plan.def.columns[plan.key_col].target);
     let tenant = match plan.tenant {
         TenantLink::Column(i) => quote(&plan.def.columns[i].target),
@@ -279,7 +322,7 @@ pub async fn keys_in_target(
             None => s.parse().ok(),
         }
     };
-    let mut out = HashMap::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id = legacy(r.get(0), plan.key_tag());
         let tenant = match plan.tenant {
@@ -288,10 +331,10 @@ pub async fn keys_in_target(
             TenantLink::None => None,
         };
         if let Some(i) = id {
-            out.insert(i, tenant);
+            out.push((i, tenant));
         }
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }
 
 struct TableOutcome {
@@ -919,7 +962,7 @@ fn orphan(
                     None,
                 ),
             },
-            Some(owner) if !root_ref && owner.is_some() && row.tenant.is_some() && *owner != row.tenant => (
+            Some(owner) if !root_ref && owner.is_some() && row.tenant.is_some() && owner != row.tenant => (
                 format!(
                     "cross-tenant reference: row {id} ({column}) belongs to tenant {}, this row to tenant {}",
                     owner.unwrap_or_default(),
