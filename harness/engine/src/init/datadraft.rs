@@ -29,6 +29,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value as Json;
 
+use super::draft::comment;
 use super::inspect::{self, Schema};
 use super::plan::{Draft, DraftTable, Link};
 use super::profile::{self, Shape, SAMPLE_ROWS};
@@ -1716,19 +1717,6 @@ fn one_line(s: &str) -> String {
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Lines of `text` as comments.
-fn comment(text: &str, prefix: &str) -> String {
-    text.lines()
-        .map(|l| {
-            if l.is_empty() {
-                format!("{}\n", prefix.trim_end())
-            } else {
-                format!("{prefix}{l}\n")
-            }
-        })
-        .collect()
 }
 
 /// `text` on one line, broken at spaces into lines of about `width`.

@@ -81,8 +81,8 @@ fn source_name(source: &Path) -> String {
     source.display().to_string()
 }
 
-/// Lines of text as `# ` comments.
-fn comment(text: &str, prefix: &str) -> String {
+/// Lines of text as `# ` comments (the drafts of every file use it).
+pub(super) fn comment(text: &str, prefix: &str) -> String {
     text.lines()
         .map(|l| {
             if l.is_empty() {
