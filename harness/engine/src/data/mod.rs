@@ -243,6 +243,21 @@ struct Plan {
     hard_rate: f64,
 }
 
+impl Plan {
+    /// The keys a row of a `scope` table of tenant `t` may refer to in this
+    /// (earlier) table, [from, to): that tenant's own rows, or every row
+    /// when either side has no tenant.
+    fn keys_for(&self, scope: Scope, t: u32) -> (i64, i64) {
+        match (self.scope, scope) {
+            (Scope::Shared, _) | (_, Scope::Shared) => (
+                self.existing_from,
+                self.ranges.last().map_or(self.first_key, |r| r.1),
+            ),
+            _ => self.ranges.get(t as usize).copied().unwrap_or((0, 0)),
+        }
+    }
+}
+
 /// Write a new SQLite file at `path` from the folder's `legacy.sql` and
 /// `spec`. `progress(rows written, rows expected)` is called as it goes.
 pub fn write_sqlite(
@@ -528,16 +543,7 @@ impl<'c> TableWriter<'c> {
                             let (lo, hi) = match table {
                                 // Earlier rows of this tenant (of the table, if shared).
                                 None => (p.ranges.last().map_or(p.first_key, |r| r.1), id),
-                                Some(i) => {
-                                    let d = &done[*i];
-                                    match (d.scope, p.scope) {
-                                        (Scope::Shared, _) | (_, Scope::Shared) => (
-                                            d.existing_from,
-                                            d.ranges.last().map_or(d.first_key, |r| r.1),
-                                        ),
-                                        _ => d.ranges.get(t as usize).copied().unwrap_or((0, 0)),
-                                    }
-                                }
+                                Some(i) => done[*i].keys_for(p.scope, t),
                             };
                             if hi > lo {
                                 Value::Integer(rng.random_range(lo..hi))
@@ -562,16 +568,9 @@ impl<'c> TableWriter<'c> {
                                 .map(|(_, legacy)| legacy.as_str()),
                             _ => None,
                         };
-                        let range =
-                            named
-                                .and_then(|n| done.iter().find(|d| d.name == n))
-                                .map(|d| match (d.scope, p.scope) {
-                                    (Scope::Shared, _) | (_, Scope::Shared) => (
-                                        d.existing_from,
-                                        d.ranges.last().map_or(d.first_key, |r| r.1),
-                                    ),
-                                    _ => d.ranges.get(t as usize).copied().unwrap_or((0, 0)),
-                                });
+                        let range = named
+                            .and_then(|n| done.iter().find(|d| d.name == n))
+                            .map(|d| d.keys_for(p.scope, t));
                         match range {
                             Some((lo, hi)) if hi > lo => Value::Integer(rng.random_range(lo..hi)),
                             _ if *nullable => Value::Null,
