@@ -189,15 +189,40 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 /// code says which signal it was.
 pub async fn cancellable(work: impl Future<Output = anyhow::Result<i32>>) -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
-    let (mut int, mut term) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(i), Ok(t)) => (i, t),
-        _ => {
-            eprintln!("error: cannot install signal handlers");
-            return exit_codes::INTERNAL;
+    // SIGINT goes through the `ctrlc` crate because goose installs its own
+    // Ctrl-C handler with it when an attack starts, which would otherwise
+    // replace ours: goose would stop the attack "cleanly", and the run would
+    // carry on to a finished report of an interrupted load. `ctrlc` takes
+    // one handler per process, so taking it first keeps SIGINT ours.
+    let (int_tx, mut int_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut int_tokio = None;
+    if ctrlc::set_handler(move || {
+        let _ = int_tx.send(());
+    })
+    .is_err()
+    {
+        // Taken already (a second command in one process, as in tests).
+        match signal(SignalKind::interrupt()) {
+            Ok(i) => int_tokio = Some(i),
+            Err(_) => {
+                eprintln!("error: cannot install signal handlers");
+                return exit_codes::INTERNAL;
+            }
         }
+    }
+    let interrupted = async {
+        match int_tokio.as_mut() {
+            Some(i) => {
+                i.recv().await;
+            }
+            None => {
+                int_rx.recv().await;
+            }
+        }
+    };
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        eprintln!("error: cannot install signal handlers");
+        return exit_codes::INTERNAL;
     };
     tokio::select! {
         r = work => match r {
@@ -207,7 +232,7 @@ pub async fn cancellable(work: impl Future<Output = anyhow::Result<i32>>) -> i32
                 classify(&e)
             }
         },
-        _ = int.recv() => {
+        _ = interrupted => {
             eprintln!("harness: interrupted; tearing down");
             exit_codes::INTERRUPTED
         }

@@ -251,7 +251,7 @@ async fn own_cluster(
 ) -> anyhow::Result<(Targets, Cluster, DataSpec)> {
     let cfg = args.cluster.resolve(file)?;
     guard_disposable(&cfg, "harness prove-rls without --url")?;
-    let tmp = tempfile::tempdir()?;
+    let tmp = crate::cluster::janitor::scratch_dir("prove")?;
     let (source, data) = legacy_file(args, app, tmp.path()).await?;
     let cluster = Cluster::start(&cfg).await?;
     let ep = cluster.primary().clone();

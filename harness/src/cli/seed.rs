@@ -22,6 +22,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::Args;
 use fixtures::generate::Spec;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -240,7 +241,10 @@ pub async fn seed(args: SeedArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
         .or(app.data_toml.as_ref().map(|d| d.hard.rate))
         .unwrap_or(0.0);
 
-    let tmp = tempfile::tempdir()?;
+    // The file is written in a scratch directory and moved to its path
+    // only when complete: an interrupted seed leaves no half-written file
+    // there, and `harness clean` removes the scratch of a killed one.
+    let tmp = crate::cluster::janitor::scratch_dir("seed")?;
     let path = match &args.sqlite {
         Some(p) => {
             if args.force {
@@ -257,7 +261,8 @@ pub async fn seed(args: SeedArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
                 ))
                 .into());
             }
-            p.clone()
+            tmp.path()
+                .join(p.file_name().unwrap_or(std::ffi::OsStr::new("legacy.db")))
         }
         None if args.postgres => tmp.path().join("legacy.db"),
         None => return Err(BadInput("choose a target: --sqlite FILE or --postgres".into()).into()),
@@ -316,6 +321,17 @@ pub async fn seed(args: SeedArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
             seconds: total,
             rows_per_sec: report.rows as f64 / total.max(1e-9),
         });
+    }
+    if let Some(p) = &args.sqlite {
+        use crate::cluster::janitor::move_into_place;
+        move_into_place(&path, p).with_context(|| format!("moving the file to {}", p.display()))?;
+        let manifest = crate::data::manifest_path(&path);
+        if manifest.exists() {
+            let to = crate::data::manifest_path(p);
+            move_into_place(&manifest, &to)
+                .with_context(|| format!("moving the manifest to {}", to.display()))?;
+            report.manifest = Some(to);
+        }
     }
     print!("{}", report.render());
     if let Some(p) = &args.json {

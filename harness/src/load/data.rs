@@ -312,9 +312,7 @@ async fn fill(
         database: database.to_string(),
         why,
     };
-    let dir = tempfile::Builder::new()
-        .prefix("harness-load-legacy-")
-        .tempdir()
+    let dir = crate::cluster::janitor::scratch_dir("load-legacy")
         .map_err(|e| fail(format!("creating a temporary directory: {e}")))?;
     let legacy = target
         .source

@@ -20,6 +20,7 @@ mod apps;
 mod cluster;
 mod docs;
 mod engine;
+mod interrupt;
 mod load;
 mod migrate;
 mod prove;

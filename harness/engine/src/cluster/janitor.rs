@@ -25,6 +25,35 @@ fn owner_of(name: &str) -> Option<i32> {
         .ok()
 }
 
+/// A scratch directory in the system's temporary directory, named for this
+/// process (`harness-<pid>-<n>-<what>-...`) so that if the process dies
+/// without removing it (SIGKILL), `harness clean` and the next cluster
+/// start do. Every command that writes scratch files uses one.
+pub fn scratch_dir(what: &str) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("{}-{what}-", super::run_tag()))
+        .tempdir()
+}
+
+/// Move `from` to `to` so that `to` only ever appears whole: a rename, or
+/// (across file systems) a copy to a hidden name beside `to`, then a rename.
+pub fn move_into_place(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    let name = to
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = to.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let copied = std::fs::copy(from, &partial).and_then(|_| std::fs::rename(&partial, to));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    copied?;
+    std::fs::remove_file(from)
+}
+
 /// Remove orphans of dead harness processes. Best effort, never fails.
 /// Run directories are swept at once (cheap, and their ports may be
 /// needed); the Docker sweep asks the engine several questions, so it runs
