@@ -143,10 +143,7 @@ fn merge(a: MergeArgs) -> anyhow::Result<i32> {
     }
     m.results.print();
     for s in &m.shards {
-        let reasons = s
-            .file
-            .health
-            .invalid_reasons(&m.results.config.health);
+        let reasons = s.file.health.invalid_reasons(&m.results.config.health);
         eprintln!(
             "  shard {}: {} queries, generator CPU {:.0} %, tick lag p99 {:.1} ms: {}",
             s.file.shard,
@@ -160,7 +157,10 @@ fn merge(a: MergeArgs) -> anyhow::Result<i32> {
             }
         );
     }
-    eprintln!("harness: merged report in {}", dir.join("index.html").display());
+    eprintln!(
+        "harness: merged report in {}",
+        dir.join("index.html").display()
+    );
     Ok(m.results.exit_code())
 }
 

@@ -158,7 +158,9 @@ pub struct Buckets {
 /// Why saved bucket counts cannot be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum BucketsError {
-    #[error("histogram layout {unit}/{bits} sub-bucket bits: this harness reads {UNIT}/{SUB_BITS}")]
+    #[error(
+        "histogram layout {unit}/{bits} sub-bucket bits: this harness reads {UNIT}/{SUB_BITS}"
+    )]
     Layout { unit: String, bits: u32 },
     #[error("bucket index {0} is past the last bucket ({last})", last = BUCKETS - 1)]
     Index(u32),
@@ -256,9 +258,7 @@ impl Snapshot {
         }
         let mut counts = vec![0u64; BUCKETS];
         for &(i, c) in &b.counts {
-            let slot = counts
-                .get_mut(i as usize)
-                .ok_or(BucketsError::Index(i))?;
+            let slot = counts.get_mut(i as usize).ok_or(BucketsError::Index(i))?;
             *slot += c;
         }
         let found: u64 = counts.iter().sum();

@@ -29,9 +29,7 @@ use crate::report::Table;
 use super::histogram::{Buckets, BucketsError, Snapshot};
 use super::open::{OpenSummary, StepSummary};
 use super::results::GooseFigures;
-use super::shard::{
-    Histograms, OpenHistograms, QueryHistograms, ShardFile, FORMAT, SHARD_FILE,
-};
+use super::shard::{Histograms, OpenHistograms, QueryHistograms, ShardFile, FORMAT, SHARD_FILE};
 use super::transport::{FreshSummary, QueryStats, QuerySummary};
 use super::{gates, LoadResults, Mode};
 
@@ -380,9 +378,8 @@ pub fn merge(shards: Vec<ShardRun>) -> Result<Merged, MergeError> {
     let mut exec_all = Snapshot::default();
     for (name, [total, pool, exec]) in &sums.queries {
         exec_all.merge(exec);
-        let stats = summed_stats(
-            results_of().flat_map(|r| r.queries.iter().filter(|q| &q.name == name)),
-        );
+        let stats =
+            summed_stats(results_of().flat_map(|r| r.queries.iter().filter(|q| &q.name == name)));
         queries.push(QuerySummary::of(name, total, pool, exec, &stats));
     }
     let overall = QuerySummary::of(

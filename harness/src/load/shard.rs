@@ -221,7 +221,11 @@ pub struct ShardPlan {
 
 impl ShardPlan {
     /// Split `run` for `shard`; refuse a split that leaves a shard nothing.
-    pub fn new(shard: Shard, run: &LoadConfig, flags: &ShardFlags) -> Result<ShardPlan, ShardError> {
+    pub fn new(
+        shard: Shard,
+        run: &LoadConfig,
+        flags: &ShardFlags,
+    ) -> Result<ShardPlan, ShardError> {
         let n = shard.count as usize;
         let refuse = |why: String| ShardError::Split { shard, why };
         if run.mode == Mode::Closed && run.users < 2 * n {
@@ -610,14 +614,18 @@ mod tests {
                 assert_eq!(sum, total, "{total} over {n}");
             }
         }
-        assert_eq!("2/4".parse::<Shard>().unwrap(), Shard { index: 2, count: 4 });
+        assert_eq!(
+            "2/4".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 4 }
+        );
         for bad in ["4/4", "1/0", "x/2", "3", "-1/2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
         let one = Shard { index: 0, count: 1 };
         assert_eq!(one.seed(42), 42, "one shard is the ordinary run");
-        let seeds: std::collections::BTreeSet<u64> =
-            (0..8).map(|index| Shard { index, count: 8 }.seed(42)).collect();
+        let seeds: std::collections::BTreeSet<u64> = (0..8)
+            .map(|index| Shard { index, count: 8 }.seed(42))
+            .collect();
         assert_eq!(seeds.len(), 8, "every shard draws its own users");
     }
 
@@ -647,7 +655,13 @@ mod tests {
         assert_eq!(every.len(), 23, "disjoint and covering: {a:?}");
         let weight = |ids: &[String]| -> u64 {
             ids.iter()
-                .map(|id| tenants.iter().find(|t| &t.id.to_text() == id).unwrap().weight)
+                .map(|id| {
+                    tenants
+                        .iter()
+                        .find(|t| &t.id.to_text() == id)
+                        .unwrap()
+                        .weight
+                })
                 .sum()
         };
         let ws: Vec<u64> = a.iter().map(|s| weight(s)).collect();
@@ -671,7 +685,9 @@ mod tests {
             .collect();
         assert_eq!(plans.iter().map(|p| p.load.users).sum::<usize>(), 161);
         assert_eq!(plans.iter().map(|p| p.load.replica_pool).sum::<u32>(), 17);
-        assert!(plans.iter().all(|p| p.session.seed == run.seed && p.run == run));
+        assert!(plans
+            .iter()
+            .all(|p| p.session.seed == run.seed && p.run == run));
         assert!(plans[1].load.skip_rls_price && !plans[0].load.skip_rls_price);
         let few = LoadConfig {
             users: 7,

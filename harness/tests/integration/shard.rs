@@ -64,7 +64,12 @@ fn exact_quantile(sorted: &[u64], q: f64) -> f64 {
 
 /// Copies of the shards' run folders under `to`, with `edit` applied to
 /// shard `which`'s shard.json (every shard's when `None`).
-fn edited_copies(dirs: &[PathBuf], to: &Path, which: Option<usize>, edit: impl Fn(&mut Value)) -> Vec<PathBuf> {
+fn edited_copies(
+    dirs: &[PathBuf],
+    to: &Path,
+    which: Option<usize>,
+    edit: impl Fn(&mut Value),
+) -> Vec<PathBuf> {
     dirs.iter()
         .enumerate()
         .map(|(i, d)| {
@@ -132,7 +137,12 @@ async fn four_shards_merge_into_the_percentiles_of_all_their_values() {
         .map(|c| c.wait_with_output().unwrap())
         .collect();
     for (i, o) in outputs.iter().enumerate() {
-        assert_eq!(o.status.code(), Some(exit_codes::OK), "shard {i}: {}", text(o));
+        assert_eq!(
+            o.status.code(),
+            Some(exit_codes::OK),
+            "shard {i}: {}",
+            text(o)
+        );
     }
     let filled = outputs
         .iter()
@@ -142,9 +152,14 @@ async fn four_shards_merge_into_the_percentiles_of_all_their_values() {
 
     // The slices add up to the run.
     let dirs: Vec<PathBuf> = (0..SHARDS).map(|i| shard_dir(root, i)).collect();
-    let files: Vec<ShardFile> = dirs.iter().map(|d| read_json(&d.join(SHARD_FILE))).collect();
-    let shard_results: Vec<LoadResults> =
-        dirs.iter().map(|d| read_json(&d.join("results.json"))).collect();
+    let files: Vec<ShardFile> = dirs
+        .iter()
+        .map(|d| read_json(&d.join(SHARD_FILE)))
+        .collect();
+    let shard_results: Vec<LoadResults> = dirs
+        .iter()
+        .map(|d| read_json(&d.join("results.json")))
+        .collect();
     assert_eq!(files.iter().map(|f| f.users).sum::<usize>(), 160);
     assert_eq!(files.iter().map(|f| f.primary_pool).sum::<u32>(), 16);
     let mut tenants: Vec<&String> = files.iter().flat_map(|f| &f.tenants).collect();
@@ -165,8 +180,18 @@ async fn four_shards_merge_into_the_percentiles_of_all_their_values() {
     let merged_dir = root.join("merged");
     let out = merge(&[root.to_path_buf()], &merged_dir);
     let merged: LoadResults = read_json(&merged_dir.join("results.json"));
-    assert!(merged.invalid.is_empty(), "{:?}\n{}", merged.invalid, text(&out));
-    assert_eq!(out.status.code(), Some(merged.exit_code()), "{}", text(&out));
+    assert!(
+        merged.invalid.is_empty(),
+        "{:?}\n{}",
+        merged.invalid,
+        text(&out)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(merged.exit_code()),
+        "{}",
+        text(&out)
+    );
     assert!(
         [exit_codes::OK, exit_codes::GATE_FAILED].contains(&merged.exit_code()),
         "{}",
@@ -214,7 +239,11 @@ async fn four_shards_merge_into_the_percentiles_of_all_their_values() {
             (0.95, summary.p95_ms),
             (0.99, summary.p99_ms),
         ] {
-            assert_eq!(merged_ms, sum.quantile_ms(q), "{name} q{q}: the buckets added up");
+            assert_eq!(
+                merged_ms,
+                sum.quantile_ms(q),
+                "{name} q{q}: the buckets added up"
+            );
             let exact = exact_quantile(&values, q);
             eprintln!(
                 "{name} q{q}: merged {merged_ms:.3} ms, exact {:.3} ms ({} values)",
@@ -231,30 +260,56 @@ async fn four_shards_merge_into_the_percentiles_of_all_their_values() {
             checked += 1;
         }
     }
-    assert!(checked >= 3 * 6, "the overall and several named queries were checked");
+    assert!(
+        checked >= 3 * 6,
+        "the overall and several named queries were checked"
+    );
 
     // The gates judged the merged figures.
     let total: u64 = shard_results.iter().map(|r| r.overall.count).sum();
     assert_eq!(merged.overall.count, total);
-    let gate = |r: &LoadResults, n: &str| r.gate(n).unwrap_or_else(|| panic!("no gate {n}")).clone();
-    assert_eq!(gate(&merged, "queries in steady state").observed, total as f64);
-    assert_eq!(gate(&merged, "p95 all queries").observed, merged.overall.p95_ms);
+    let gate =
+        |r: &LoadResults, n: &str| r.gate(n).unwrap_or_else(|| panic!("no gate {n}")).clone();
+    assert_eq!(
+        gate(&merged, "queries in steady state").observed,
+        total as f64
+    );
+    assert_eq!(
+        gate(&merged, "p95 all queries").observed,
+        merged.overall.p95_ms
+    );
     for q in &merged.queries {
         assert_eq!(gate(&merged, &format!("p95 {}", q.name)).observed, q.p95_ms);
     }
     let summary = std::fs::read_to_string(merged_dir.join("summary.json")).unwrap();
     assert!(summary.contains("4 shards merged"), "{summary}");
-    assert!(summary.contains("Shards: each generator"), "the shards' health is listed");
+    assert!(
+        summary.contains("Shards: each generator"),
+        "the shards' health is listed"
+    );
 
     // A saturated shard invalidates the merged run.
     let sat = edited_copies(&dirs, &root.join("saturated"), Some(2), |v| {
         v["health"]["tick_lag_p99_ms"] = Value::from(250_000.0);
     });
     let out = merge(&sat, &root.join("saturated-merged"));
-    assert_eq!(out.status.code(), Some(exit_codes::INVALID_RUN), "{}", text(&out));
-    assert!(text(&out).contains("shard 2/4") && text(&out).contains("SATURATED"), "{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit_codes::INVALID_RUN),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("shard 2/4") && text(&out).contains("SATURATED"),
+        "{}",
+        text(&out)
+    );
     let r: LoadResults = read_json(&root.join("saturated-merged/results.json"));
-    assert!(r.invalid.iter().any(|i| i.starts_with("shard 2/4: ")), "{:?}", r.invalid);
+    assert!(
+        r.invalid.iter().any(|i| i.starts_with("shard 2/4: ")),
+        "{:?}",
+        r.invalid
+    );
 
     // A p95 limit no query can meet fails the gate on the merged p95.
     let strict = edited_copies(&dirs, &root.join("strict"), None, |v| {
@@ -262,14 +317,24 @@ async fn four_shards_merge_into_the_percentiles_of_all_their_values() {
         v["run"]["thresholds"]["query_p95_ms"] = Value::Object(Default::default());
     });
     let out = merge(&strict, &root.join("strict-merged"));
-    assert_eq!(out.status.code(), Some(exit_codes::GATE_FAILED), "{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit_codes::GATE_FAILED),
+        "{}",
+        text(&out)
+    );
     let r: LoadResults = read_json(&root.join("strict-merged/results.json"));
     let g = gate(&r, "p95 all queries");
     assert!(!g.passed && g.observed == merged.overall.p95_ms, "{g:?}");
 
     // Three shards of four are not a run.
     let out = merge(&dirs[..3], &root.join("partial"));
-    assert_eq!(out.status.code(), Some(exit_codes::BAD_INPUT), "{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(exit_codes::BAD_INPUT),
+        "{}",
+        text(&out)
+    );
     assert!(text(&out).contains("missing"), "{}", text(&out));
 }
 
@@ -312,7 +377,9 @@ fn env_vars(container: &Value) -> Vec<(&str, String)> {
             a.iter()
                 .map(|e| {
                     let name = e["name"].as_str().unwrap();
-                    let value = e["value"].as_str().map_or(format!("x-{name}"), String::from);
+                    let value = e["value"]
+                        .as_str()
+                        .map_or(format!("x-{name}"), String::from);
                     (name, value)
                 })
                 .collect()
@@ -332,7 +399,11 @@ fn the_deploy_files_run_every_shard_through_the_binarys_parser() {
     let spec = &job["spec"];
     assert_eq!(spec["completionMode"], "Indexed");
     let n = spec["completions"].as_u64().unwrap();
-    assert_eq!(spec["parallelism"].as_u64(), Some(n), "every shard runs at once");
+    assert_eq!(
+        spec["parallelism"].as_u64(),
+        Some(n),
+        "every shard runs at once"
+    );
     assert!(n >= 2);
     assert_eq!(spec["template"]["spec"]["restartPolicy"], "Never");
     let c = &spec["template"]["spec"]["containers"][0];
@@ -345,11 +416,28 @@ fn the_deploy_files_run_every_shard_through_the_binarys_parser() {
             .find(|e| e["name"] == name)
             .map(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str().is_some())
     };
-    assert_eq!(secret("HARNESS_PRIMARY_URL"), Some(true), "the target comes from a Secret");
+    assert_eq!(
+        secret("HARNESS_PRIMARY_URL"),
+        Some(true),
+        "the target comes from a Secret"
+    );
     assert_eq!(secret("HARNESS_REPLICA_URL"), Some(true));
-    let raw = argv(c, &[("JOB_COMPLETION_INDEX", "{i}".into())].into_iter().chain(env.clone()).collect::<Vec<_>>());
-    let at = raw.iter().position(|a| a == "--shard").expect("--shard in the command");
-    assert_eq!(raw[at + 1], format!("{{i}}/{n}"), "the index env is the shard index");
+    let raw = argv(
+        c,
+        &[("JOB_COMPLETION_INDEX", "{i}".into())]
+            .into_iter()
+            .chain(env.clone())
+            .collect::<Vec<_>>(),
+    );
+    let at = raw
+        .iter()
+        .position(|a| a == "--shard")
+        .expect("--shard in the command");
+    assert_eq!(
+        raw[at + 1],
+        format!("{{i}}/{n}"),
+        "the index env is the shard index"
+    );
     for i in 0..n {
         let mut vars = vec![("JOB_COMPLETION_INDEX", i.to_string())];
         vars.extend(env.clone());
@@ -377,7 +465,13 @@ fn the_deploy_files_run_every_shard_through_the_binarys_parser() {
     let mut count = None;
     for (name, s) in services {
         let argv: Vec<String> = std::iter::once("harness".to_string())
-            .chain(s["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()))
+            .chain(
+                s["command"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string()),
+            )
             .collect();
         let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{name}: {e}"));
         if let Sub::Load(args) = cli.command {
