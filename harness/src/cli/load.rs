@@ -348,7 +348,10 @@ pub async fn run_load_with(
         target.app.toml.name
     );
     let session = match shard {
-        Some(s) => s.open(cluster, target, with_data).await?,
+        Some(s) => s
+            .open(cluster, target, with_data)
+            .await
+            .map_err(shard_error)?,
         None => load::Session::open(cluster, cfg, target, with_data).await?,
     };
     // The reference app's titles stay as they were, so runs compare.
@@ -383,7 +386,7 @@ pub async fn run_load_with(
         dir.display()
     );
     let _start_line = match shard {
-        Some(s) => Some(s.start_line(cluster).await?),
+        Some(s) => Some(s.start_line(cluster).await.map_err(shard_error)?),
         None => None,
     };
     let cfg = shard.map_or(cfg, |s| &s.load);
@@ -425,6 +428,26 @@ pub async fn run_load_with(
         return Ok(exit_codes::OK);
     }
     Ok(results.exit_code())
+}
+
+/// A shard's error with the exit code of its kind: a catalog too small
+/// to deal out is bad input, shards that never met a setup failure.
+fn shard_error(e: load::shard::ShardError) -> anyhow::Error {
+    use load::shard::ShardError;
+    match e {
+        ShardError::Load(l) => l.into(),
+        e @ (ShardError::Split { .. } | ShardError::FewTenants { .. }) => {
+            BadInput(e.to_string()).into()
+        }
+        e @ (ShardError::Lock { .. } | ShardError::StartLine { .. }) => {
+            crate::cluster::ClusterError::Command {
+                what: "the shards' start".into(),
+                detail: e.to_string(),
+            }
+            .into()
+        }
+        e => e.into(),
+    }
 }
 
 async fn compare_pgbench(

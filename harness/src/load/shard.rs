@@ -169,7 +169,7 @@ pub struct ShardFlags {
     pub shard: Option<Shard>,
     /// With --shard: also write every latency value to raw-samples.json
     /// (to check a merge; costs memory per query).
-    #[arg(long)]
+    #[arg(long, requires = "shard")]
     pub raw_samples: bool,
     /// With --shard: seconds to wait for the other shards at the start line.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
