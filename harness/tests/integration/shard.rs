@@ -169,6 +169,7 @@ async fn four_shards_merge_into_the_percentiles_of_all_their_values() {
     assert_eq!(tenants.len(), dealt, "tenant slices are disjoint");
     assert!(files.iter().all(|f| !f.tenants.is_empty()));
     let mut seeds: Vec<u64> = files.iter().map(|f| f.seed).collect();
+    seeds.sort_unstable();
     seeds.dedup();
     assert_eq!(seeds.len(), SHARDS as usize, "each shard its own users");
     for (f, r) in files.iter().zip(&shard_results) {
