@@ -94,3 +94,7 @@ compare-pgloader ROWS="1000000":
 # Property tests with many more cases (PROPTEST_CASES): the round trip of every hard value, for the portal and any-app properties.
 soak CASES="256":
     PROPTEST_CASES={{CASES}} cargo nextest run -p harness --test integration --no-fail-fast migrate::round_trip roundtrip::
+
+# Merge the run folders of a sharded load (`harness load --shard I/N`) into one judged run; see docs/scale-out.md.
+merge *RUNS: build
+    target/debug/harness report merge {{RUNS}}

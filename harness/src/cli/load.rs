@@ -251,6 +251,8 @@ pub struct LoadArgs {
     /// --compare-pgbench: pgbench scale (-s).
     #[arg(long, default_value_t = 10)]
     pub pgbench_scale: u32,
+    #[command(flatten)]
+    pub shard: load::shard::ShardFlags,
 }
 
 /// The cluster a load run starts: the file's and flags' choice, but
@@ -307,7 +309,14 @@ pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     let mut cfg = args.load.resolve(file)?;
     let target = target(&args.load, &mut cfg, file)?;
     let with_data = may_write_data(&args.cluster, file, args.load.skip_data)?;
-    let code = run_load(&cluster, &cfg, &target, with_data, &root).await;
+    let shard = match args.shard.shard {
+        Some(sh) => Some(
+            load::shard::ShardPlan::new(sh, &cfg, &args.shard)
+                .map_err(|e| BadInput(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let code = run_load_with(&cluster, &cfg, &target, with_data, &root, shard.as_ref()).await;
     cluster.shutdown().await.ok();
     code
 }
@@ -320,12 +329,31 @@ pub async fn run_load(
     with_data: bool,
     root: &std::path::Path,
 ) -> anyhow::Result<i32> {
+    run_load_with(cluster, cfg, target, with_data, root, None).await
+}
+
+/// [`run_load`], as one shard of a run when `shard` is given
+/// ([`load::shard`]): the shard's session, start line and saved figures.
+pub async fn run_load_with(
+    cluster: &Cluster,
+    cfg: &LoadConfig,
+    target: &Target,
+    with_data: bool,
+    root: &std::path::Path,
+    shard: Option<&load::shard::ShardPlan>,
+) -> anyhow::Result<i32> {
     eprintln!(
         "harness: preparing database {} for app {} (schema, data, workload, roles, pools)",
         target.database(cfg),
         target.app.toml.name
     );
-    let session = load::Session::open(cluster, cfg, target, with_data).await?;
+    let session = match shard {
+        Some(s) => s
+            .open(cluster, target, with_data)
+            .await
+            .map_err(shard_error)?,
+        None => load::Session::open(cluster, cfg, target, with_data).await?,
+    };
     // The reference app's titles stay as they were, so runs compare.
     let app = if session.app == "portal" {
         String::new()
@@ -341,7 +369,7 @@ pub async fn run_load(
             "load: {} steps/s, {} s steady, open model{app}",
             cfg.rate, cfg.steady_secs
         ),
-    };
+    } + &shard.map(|s| s.title()).unwrap_or_default();
     let mut run = Run::new(RunKind::Load, title);
     run.environment.with_cluster(cluster.info());
     run.environment.data(DataSpec {
@@ -357,12 +385,20 @@ pub async fn run_load(
         cfg.steady_secs,
         dir.display()
     );
+    let _start_line = match shard {
+        Some(s) => Some(s.start_line(cluster).await.map_err(shard_error)?),
+        None => None,
+    };
+    let cfg = shard.map_or(cfg, |s| &s.load);
     let mut results = load::run(&session, cfg, Some(&dir)).await?;
+    if let Some(s) = shard {
+        s.save(&dir, &session, &results)?;
+    }
     if !cfg.skip_rls_price {
         eprintln!("harness: measuring what row-level security costs each named query");
         results.rls_price = load::price::measure(&session, &results).await;
     }
-    if !target.workload.claims.is_empty() {
+    if !target.workload.claims.is_empty() && shard.is_none_or(|s| s.measures_claims()) {
         eprintln!("harness: measuring the app's speed claims");
         results.claims = load::claims::measure(&session, &target.workload.claims).await;
         results
@@ -383,7 +419,35 @@ pub async fn run_load(
     run.finish();
     let dir = report::write_run(&run, root)?;
     eprintln!("harness: report in {}", dir.join("index.html").display());
+    if let Some(s) = shard {
+        // The run is judged by the merge; a shard's own gates are its slice's.
+        eprintln!(
+            "harness: shard {} saved; judge the run with `harness report merge` over every shard's folder",
+            s.shard
+        );
+        return Ok(exit_codes::OK);
+    }
     Ok(results.exit_code())
+}
+
+/// A shard's error with the exit code of its kind: a catalog too small
+/// to deal out is bad input, shards that never met a setup failure.
+fn shard_error(e: load::shard::ShardError) -> anyhow::Error {
+    use load::shard::ShardError;
+    match e {
+        ShardError::Load(l) => l.into(),
+        e @ (ShardError::Split { .. } | ShardError::FewTenants { .. }) => {
+            BadInput(e.to_string()).into()
+        }
+        e @ (ShardError::Lock { .. } | ShardError::StartLine { .. }) => {
+            crate::cluster::ClusterError::Command {
+                what: "the shards' start".into(),
+                detail: e.to_string(),
+            }
+            .into()
+        }
+        e => e.into(),
+    }
 }
 
 async fn compare_pgbench(

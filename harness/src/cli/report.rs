@@ -1,5 +1,6 @@
-//! `harness report`: rebuild the runs index, or compare a run with one or
-//! more baselines (the regression rule is in [`crate::report::compare`]).
+//! `harness report`: rebuild the runs index, compare a run with one or
+//! more baselines (the regression rule is in [`crate::report::compare`]),
+//! or merge the shards of a load run into one run ([`crate::load::merge`]).
 //!
 //! `compare` records its verdict in the compared run's own folder (a
 //! "Baseline comparison" table and one `baseline` check, so the run's HTML,
@@ -35,6 +36,22 @@ pub enum ReportCommand {
     /// Compare a run with baseline runs; exit 14 when a figure regressed
     /// beyond run-to-run noise.
     Compare(CompareArgs),
+    /// Merge the shards of one load run (`harness load --shard I/N`) into
+    /// one run judged on the merged histograms; exit 10 when a gate fails,
+    /// 15 when a shard was saturated.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' run folders, or folders above them (searched three
+    /// levels down): every shard of the run, each once.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// The merged run's folder (default: a new run folder under the
+    /// reports root, $HARNESS_REPORTS_DIR or ./reports).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -78,7 +95,73 @@ pub async fn report(args: ReportArgs, file: &HarnessConfig) -> anyhow::Result<i3
             Ok(exit_codes::OK)
         }
         ReportCommand::Compare(a) => compare(a, file),
+        ReportCommand::Merge(a) => merge(a),
     }
+}
+
+fn merge(a: MergeArgs) -> anyhow::Result<i32> {
+    use crate::load::merge;
+    let bad = |e: merge::MergeError| BadInput(e.to_string());
+    let shards = merge::find(&a.runs).map_err(bad)?;
+    let m = merge::merge(shards).map_err(bad)?;
+    let mut run = report::Run::new(report::RunKind::Load, m.title());
+    // Where shard 0 ran stands for the run (the shards share the target).
+    if let Ok(r) = report::read_run(&m.shards[0].dir) {
+        run.environment = r.environment;
+        run.started = r.started;
+    }
+    m.results.fill(&mut run);
+    run.table(m.shard_table());
+    let dir = match &a.out {
+        Some(d) => {
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("creating the merged run's folder {}", d.display()))?;
+            d.clone()
+        }
+        None => report::create_run_dir(&report::default_root(), &mut run)?,
+    };
+    for (name, what, text) in [
+        (
+            "results.json",
+            "every figure of the merged run (JSON)",
+            serde_json::to_string_pretty(&m.results)?,
+        ),
+        (
+            "histograms.json",
+            "the merged histograms, as bucket counts (the shards' added up)",
+            serde_json::to_string(&m.histograms)?,
+        ),
+    ] {
+        std::fs::write(dir.join(name), text)
+            .with_context(|| format!("writing {}", dir.join(name).display()))?;
+        run.attach(report::Attachment::new(what, name));
+    }
+    run.finish();
+    report::write_into(&run, &dir)?;
+    if a.out.is_none() {
+        report::index::refresh(&report::default_root())?;
+    }
+    m.results.print();
+    for s in &m.shards {
+        let reasons = s.file.health.invalid_reasons(&m.results.config.health);
+        eprintln!(
+            "  shard {}: {} queries, generator CPU {:.0} %, tick lag p99 {:.1} ms: {}",
+            s.file.shard,
+            s.results.overall.count,
+            100.0 * s.file.health.generator_cpu_share,
+            s.file.health.tick_lag_p99_ms,
+            if reasons.is_empty() {
+                "ok".to_string()
+            } else {
+                format!("SATURATED ({})", reasons.join("; "))
+            }
+        );
+    }
+    eprintln!(
+        "harness: merged report in {}",
+        dir.join("index.html").display()
+    );
+    Ok(m.results.exit_code())
 }
 
 fn compare(a: CompareArgs, file: &HarnessConfig) -> anyhow::Result<i32> {

@@ -36,12 +36,14 @@ pub mod data;
 pub mod gates;
 pub mod health;
 pub mod histogram;
+pub mod merge;
 pub mod open;
 pub mod pgbench;
 pub mod pool;
 pub mod price;
 pub mod results;
 pub mod sampler;
+pub mod shard;
 pub mod transport;
 
 use std::path::Path;
@@ -121,6 +123,9 @@ pub struct Session {
     /// Rows written by this session (0 when the data was there).
     pub rows_generated: u64,
     pub notes: Vec<String>,
+    /// The open model's recorder of the last run, kept so a shard can save
+    /// its histograms ([`shard`]).
+    pub last_open: std::sync::Mutex<Option<Arc<open::OpenRecorder>>>,
 }
 
 impl Session {
@@ -210,6 +215,7 @@ impl Session {
             app_role: roles.app.clone(),
             rows_generated,
             notes,
+            last_open: Default::default(),
         })
     }
 }
@@ -328,6 +334,7 @@ pub async fn run(
                 seed: cfg.seed,
             };
             let orec = Arc::new(open::OpenRecorder::default());
+            *session.last_open.lock().unwrap_or_else(|p| p.into_inner()) = Some(orec.clone());
             let started = Arc::new(std::sync::Mutex::new(Instant::now()));
             let s2 = started.clone();
             let summary = open::run_open(session.env.clone(), &plan, orec, move || {

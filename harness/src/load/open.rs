@@ -46,6 +46,12 @@ impl OpenRecorder {
         m.entry(name.to_string()).or_default().clone()
     }
 
+    /// Every step's histogram and failure count, by step name.
+    pub fn steps(&self) -> Vec<(String, Arc<(Histogram, AtomicU64)>)> {
+        let m = self.steps.lock().unwrap_or_else(|p| p.into_inner());
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     pub fn reset(&self) {
         for (_, s) in self.steps.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             s.0.reset();

@@ -11,6 +11,7 @@
 //! - `roundtrip`: the round-trip property for any app folder (a hand-written app and the reference app) against a hand-written oracle.
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
+//! - `shard`: four `load --shard I/4` processes on one cluster merged to the percentiles of all their values; a saturated shard, a failed merged gate; deploy/'s Job and compose files parsed by the binary.
 //! - `rls_price`: what RLS costs a query: the lost index, its operator, the fix, shown causal.
 //! - `prove`: `prove-rls` holds on the ledger and the portal, finds each flawed ledger variant with a minimal counterexample, exit codes.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
@@ -30,4 +31,5 @@ mod rls_audit;
 mod rls_price;
 mod roundtrip;
 mod seed;
+mod shard;
 mod support;
