@@ -241,6 +241,16 @@ impl Endpoint {
         out
     }
 
+    /// The same endpoint with parameter `key` set to `value` (replacing
+    /// any value it had), e.g. `sslmode`.
+    pub fn with_param(&self, key: &str, value: &str) -> Endpoint {
+        let key = canonical(key);
+        let mut e = self.clone();
+        e.params.retain(|(k, _)| k != key);
+        e.params.push((key.to_string(), value.to_string()));
+        e
+    }
+
     /// A query parameter's value, by its libpq name.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.params
@@ -631,6 +641,9 @@ mod tests {
         assert_eq!(e.param("sslmode"), Some("disable"), "sqlx's spelling read");
         assert_eq!(e.param("sslrootcert"), Some("/x"));
         assert_eq!(ep(&e.url()), e, "a socket directory round-trips");
+        let w = e.with_param("ssl-mode", "require");
+        assert_eq!(w.param("sslmode"), Some("require"));
+        assert_eq!(w.params.len(), e.params.len(), "replaced, not added");
         let v6 = ep("postgres://u@[::1]:5999/d");
         assert_eq!(v6.host, "::1");
         assert_eq!(ep(&v6.url()), v6);
