@@ -115,6 +115,16 @@ impl Endpoint {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(bad("it must start with postgres:// or postgresql://".into()));
         }
+        let authority = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split(['/', '?']).next())
+            .unwrap_or("");
+        let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if hosts.contains(',') {
+            return Err(bad(
+                "it lists several hosts; give one host per URL (the primary and the replica are two URLs)".into(),
+            ));
+        }
         let u = url::Url::parse(url).map_err(|e| bad(format!("{e}; {ENCODE_HINT}")))?;
         if u.fragment().is_some() {
             return Err(bad(format!("it holds a '#'; {ENCODE_HINT}")));
@@ -137,10 +147,8 @@ impl Endpoint {
         let mut password = match u.password() {
             Some(p) => Some(decode("password", p)?),
             // `user:@host`: an empty password, which the url crate reads as none.
-            None => url
-                .split_once("://")
-                .and_then(|(_, rest)| rest.split(['/', '?']).next())
-                .and_then(|authority| authority.rsplit_once('@'))
+            None => authority
+                .rsplit_once('@')
                 .filter(|(userinfo, _)| userinfo.ends_with(':'))
                 .map(|_| String::new()),
         };
@@ -660,6 +668,8 @@ mod tests {
             ("postgres://u:sec#ret@h/d", "%23"),
             ("postgres://u:secret@h/d?options=-x", "-c name=value"),
             ("postgres:///d", "no host"),
+            ("postgres://u:secret@h1:5432,h2:5432/d", "one host per URL"),
+            ("postgres://u:secret@h1,h2/d", "one host per URL"),
         ] {
             let e = Endpoint::parse(url).unwrap_err().to_string();
             assert!(e.contains(says), "{url}: {e}");
