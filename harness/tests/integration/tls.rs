@@ -50,7 +50,13 @@ fn make_certs() -> Certs {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     for (name, cn) in [("ca", "harness test CA"), ("other-ca", "some other CA")] {
         let (key, crt, subj) = (
             format!("{name}.key"),
@@ -66,7 +72,14 @@ fn make_certs() -> Certs {
     }
     let mut args = vec!["req"];
     args.extend(ec);
-    args.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    args.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
     openssl(d, &args);
     std::fs::write(
         d.join("server.ext"),
@@ -76,8 +89,21 @@ fn make_certs() -> Certs {
     openssl(
         d,
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "server.ext",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
         ],
     );
     // Over TCP, only TLS logins to a database. Replication may be plain:
@@ -97,8 +123,7 @@ fn make_certs() -> Certs {
             std::os::unix::fs::chown(d.join(f), Some(uid), Some(gid)).unwrap();
         }
     }
-    std::fs::set_permissions(d.join("server.key"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(d.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
     Certs {
         ca: d.join("ca.crt"),
         other_ca: d.join("other-ca.crt"),
@@ -149,7 +174,16 @@ fn load_cmd(primary: &str, replica: Option<&str>, reports: &Path) -> Command {
     c.arg("--app")
         .arg(ledger_dir())
         .args(["--users", "40", "--ramp", "1", "--duration", "3"])
-        .args(["--think", "0.2-0.5", "--tenants", "4", "--scale", "1", "--pool", "4"])
+        .args([
+            "--think",
+            "0.2-0.5",
+            "--tenants",
+            "4",
+            "--scale",
+            "1",
+            "--pool",
+            "4",
+        ])
         .arg("--reports-dir")
         .arg(reports);
     c
@@ -224,7 +258,8 @@ async fn a_load_reaches_a_tls_only_target_and_tls_failures_say_what_to_do() {
         .await
         .unwrap_err();
     assert!(
-        e.to_string().contains("sslrootcert=/nonexistent/ca.pem cannot be read"),
+        e.to_string()
+            .contains("sslrootcert=/nonexistent/ca.pem cannot be read"),
         "{e}"
     );
 
@@ -285,13 +320,19 @@ async fn a_load_reaches_a_tls_only_target_and_tls_failures_say_what_to_do() {
         .unwrap();
     let said = text(&out);
     assert_eq!(out.status.code(), Some(exit_codes::SETUP_FAILED), "{said}");
-    eprintln!("wrong CA, {:.1} s:\n{said}", started.elapsed().as_secs_f64());
+    eprintln!(
+        "wrong CA, {:.1} s:\n{said}",
+        started.elapsed().as_secs_f64()
+    );
     assert!(
         said.contains("not signed by a certificate authority this connection trusts")
             && said.contains("sslrootcert="),
         "{said}"
     );
-    assert!(!said.contains(primary.password.as_deref().unwrap()), "{said}");
+    assert!(
+        !said.contains(primary.password.as_deref().unwrap()),
+        "{said}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "a TLS failure is not retried until the start timeout"

@@ -231,9 +231,12 @@ impl Endpoint {
         let opts = self.connect_options();
         let attempt = PgConnection::connect_with(&opts);
         let res = match self.connect_timeout() {
-            Some(t) => tokio::time::timeout(t, attempt)
-                .await
-                .map_err(|_| ClusterError::Timeout(t, format!("{} to answer (connect_timeout)", self.redacted())))?,
+            Some(t) => tokio::time::timeout(t, attempt).await.map_err(|_| {
+                ClusterError::Timeout(
+                    t,
+                    format!("{} to answer (connect_timeout)", self.redacted()),
+                )
+            })?,
             None => attempt.await,
         };
         res.map_err(|e| ClusterError::connect(self, e))
@@ -285,8 +288,8 @@ pub enum ClusterError {
         url: String,
         /// What to do; says which TLS step failed when one did.
         hint: String,
-        /// The failure is TLS's: retrying cannot help.
-        tls: Option<url::TlsFailure>,
+        /// The failure is TLS's (see [`url::diagnose`]): retrying cannot help.
+        tls: bool,
         #[source]
         source: sqlx::Error,
     },
@@ -313,12 +316,10 @@ impl ClusterError {
             url: ep.redacted(),
             hint: match &tls {
                 Some(t) => t.hint(ep),
-                None => {
-                    "is the server running and reachable? check host, port, user and password"
-                        .into()
-                }
+                None => "is the server running and reachable? check host, port, user and password"
+                    .into(),
             },
-            tls,
+            tls: tls.is_some(),
             source,
         }
     }
@@ -326,8 +327,9 @@ impl ClusterError {
     /// Whether this is a TLS failure (a setting to change, not a server
     /// still starting).
     pub fn is_tls_failure(&self) -> bool {
-        matches!(self, ClusterError::Connect { tls: Some(_), .. })
+        matches!(self, ClusterError::Connect { tls: true, .. })
     }
+
     fn sql(role: &'static str) -> impl FnOnce(sqlx::Error) -> ClusterError {
         move |source| ClusterError::Sql { role, source }
     }

@@ -169,9 +169,11 @@ impl Endpoint {
             match canonical(&key) {
                 "host" => host = value,
                 "port" => {
-                    port = Some(value.parse().map_err(|_| {
-                        bad(format!("port={value} is not a port number"))
-                    })?)
+                    port = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad(format!("port={value} is not a port number")))?,
+                    )
                 }
                 "user" => user = Some(value),
                 "password" => password = Some(value),
@@ -226,7 +228,11 @@ impl Endpoint {
         let mut out = format!("postgres://{}", enc(&self.user, COMPONENT));
         if let Some(p) = password {
             out.push(':');
-            out.push_str(&if masked { p.to_string() } else { enc(p, COMPONENT) });
+            out.push_str(&if masked {
+                p.to_string()
+            } else {
+                enc(p, COMPONENT)
+            });
         }
         out.push('@');
         if self.host.contains(':') {
@@ -236,7 +242,11 @@ impl Endpoint {
             out.push_str(&enc(&self.host, COMPONENT));
         }
         out.push_str(&format!(":{}/{}", self.port, enc(database, COMPONENT)));
-        let params = if form == Form::Bare { &[][..] } else { &self.params[..] };
+        let params = if form == Form::Bare {
+            &[][..]
+        } else {
+            &self.params[..]
+        };
         for (i, (k, v)) in params.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
             let v = if masked && is_secret(k) {
@@ -371,9 +381,9 @@ fn check_param(key: &str, value: &str) -> Result<(), String> {
         "connect_timeout" if value.parse::<u64>().is_err() => Err(format!(
             "connect_timeout={value} is not a whole number of seconds"
         )),
-        "statement-cache-capacity" if value.parse::<usize>().is_err() => Err(format!(
-            "statement-cache-capacity={value} is not a number"
-        )),
+        "statement-cache-capacity" if value.parse::<usize>().is_err() => {
+            Err(format!("statement-cache-capacity={value} is not a number"))
+        }
         "options" => server_options(value).map(|_| ()),
         _ => Ok(()),
     }
@@ -637,12 +647,22 @@ mod tests {
     fn query_overrides_authority_and_defaults_fill_in() {
         let d = ep("postgresql://localhost");
         assert_eq!(
-            (d.port, d.database.as_str(), d.user.as_str(), d.password.clone()),
+            (
+                d.port,
+                d.database.as_str(),
+                d.user.as_str(),
+                d.password.clone()
+            ),
             (5432, "postgres", "postgres", None)
         );
         let e = ep("postgres:///?host=/var/run/postgresql&port=6000&user=me&password=s%26x&dbname=mine&ssl-mode=disable&ssl-root-cert=/x");
         assert_eq!(
-            (e.host.as_str(), e.port, e.user.as_str(), e.database.as_str()),
+            (
+                e.host.as_str(),
+                e.port,
+                e.user.as_str(),
+                e.database.as_str()
+            ),
             ("/var/run/postgresql", 6000, "me", "mine")
         );
         assert_eq!(e.password.as_deref(), Some("s&x"));
@@ -663,7 +683,10 @@ mod tests {
             ("mysql://x", "postgres://"),
             ("postgres://u@h:notaport/d", "port"),
             ("postgres://u:secret@h/d?sslmode=required", "verify-full"),
-            ("postgres://u:secret@h/d?connect_timeout=soon", "connect_timeout"),
+            (
+                "postgres://u:secret@h/d?connect_timeout=soon",
+                "connect_timeout",
+            ),
             ("postgres://u:secret@h/d?sslmode", "no value"),
             ("postgres://u:sec#ret@h/d", "%23"),
             ("postgres://u:secret@h/d?options=-x", "-c name=value"),
@@ -687,7 +710,10 @@ mod tests {
             o.get_options(),
             Some("-c statement_timeout=5s -c work_mem=8MB")
         );
-        assert_eq!((o.get_host(), o.get_port(), o.get_username()), ("h", 7, "u"));
+        assert_eq!(
+            (o.get_host(), o.get_port(), o.get_username()),
+            ("h", 7, "u")
+        );
         // libpq: require with a root certificate checks the chain.
         let r = ep("postgres://h/d?sslmode=require&sslrootcert=/ca.pem").connect_options();
         assert!(matches!(r.get_ssl_mode(), PgSslMode::VerifyCa));
@@ -710,7 +736,10 @@ mod tests {
 
     #[test]
     fn redact_masks_what_it_can_read() {
-        assert_eq!(redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5/db"),
+            "postgres://u:***@h:5/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(
             redact("postgres://h/db?password=x&sslpassword=y&sslmode=require"),
