@@ -520,7 +520,9 @@ pub fn diagnose(ep: &Endpoint, e: &sqlx::Error) -> Option<TlsFailure> {
     if text.contains("notvalidforname") || text.contains("not valid for name") {
         return Some(TlsFailure::WrongName);
     }
-    let certificate_talk = text.contains("certificate") || text.contains("handshake");
+    // Not "handshake" alone: a server going down mid-handshake says that
+    // too, and a restart is worth waiting for.
+    let certificate_talk = text.contains("certificate");
     (tls_kind || (io_or_config && certificate_talk)).then_some(TlsFailure::Handshake)
 }
 
