@@ -4,7 +4,6 @@
 //! down when the command ends; `external` keeps the data).
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use clap::Args;
 use sqlx::postgres::PgConnectOptions;
@@ -52,8 +51,9 @@ struct Target {
 
 async fn resolve(t: &TargetArgs, app: &App, file: &HarnessConfig) -> anyhow::Result<Target> {
     if let Some(url) = &t.url {
-        let opts = PgConnectOptions::from_str(url)
-            .map_err(|e| BadInput(format!("bad --url {url:?}: {e}")))?;
+        let opts = crate::cluster::Endpoint::parse(url)
+            .map_err(|e| BadInput(format!("--url: {e}")))?
+            .connect_options();
         return Ok(Target {
             opts,
             _cluster: None,

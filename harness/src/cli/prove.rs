@@ -18,7 +18,6 @@
 //! be reached.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -109,8 +108,9 @@ pub async fn run(args: ProveArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
 
     let mut run = Run::new(RunKind::ProveRls, format!("prove-rls: {}", app.toml.name));
     let parse = |flag: &str, url: &str| -> anyhow::Result<PgConnectOptions> {
-        Ok(PgConnectOptions::from_str(url)
-            .map_err(|e| BadInput(format!("bad {flag} {url:?}: {e}")))?)
+        Ok(crate::cluster::Endpoint::parse(url)
+            .map_err(|e| BadInput(format!("{flag}: {e}")))?
+            .connect_options())
     };
     let (targets, cluster) = match &args.url {
         Some(url) => {

@@ -60,7 +60,8 @@ fn pgbench(cluster: &Cluster, args: &[String]) -> Result<String, LoadError> {
     let out = Command::new(pgbench_bin(cluster))
         .args(["-h", &p.host, "-p", &p.port.to_string(), "-U", &p.user])
         .args(args)
-        .env("PGPASSWORD", p.password.clone().unwrap_or_default())
+        // The URL's TLS settings and password, as libpq variables.
+        .envs(p.libpq_env())
         .output()
         .map_err(|e| {
             LoadError::Pgbench(format!(

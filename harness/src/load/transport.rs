@@ -387,11 +387,7 @@ async fn open_pool(
         .map_err(|source| TransportError::Pool {
             server,
             size,
-            url: Endpoint {
-                password: None,
-                ..ep.clone()
-            }
-            .url(),
+            url: ep.redacted(),
             source,
         })
 }
@@ -418,7 +414,7 @@ impl Transport {
                 .map_err(|source| TransportError::Pool {
                     server: "replica",
                     size: 1,
-                    url: ep.url_for(&ep.database),
+                    url: ep.redacted(),
                     source,
                 })?;
                 let (tx, rx) = watch::channel(0u64);

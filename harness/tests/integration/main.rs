@@ -15,6 +15,7 @@
 //! - `rls_price`: what RLS costs a query: the lost index, its operator, the fix, shown causal.
 //! - `prove`: `prove-rls` holds on the ledger and the portal, finds each flawed ledger variant with a minimal counterexample, exit codes.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
+//! - `tls`: a load through `--primary-url ...?sslmode=verify-full&sslrootcert=...` to a TLS-only server (pg_stat_ssl), wrong CA and no-TLS server fail with exit 3 and what to change, psql gets the same parameters.
 //! - `rls_audit`: audit-rls on standalone schemas: each tenancy model (setting, JWT claims, membership) correct and flawed, restrictive bounding, every check shown failing; the CLI with flags only.
 
 mod apps;
@@ -33,3 +34,4 @@ mod roundtrip;
 mod seed;
 mod shard;
 mod support;
+mod tls;

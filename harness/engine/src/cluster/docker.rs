@@ -113,6 +113,7 @@ impl DockerCluster {
                 user: "postgres".into(),
                 password: Some(password.clone()),
                 database: "postgres".into(),
+                params: Vec::new(),
             },
             primary_c: Some(primary_c),
             replica_c: None,
@@ -257,6 +258,7 @@ async fn endpoint(
         user: "postgres".into(),
         password: Some(password.to_string()),
         database: "postgres".into(),
+        params: Vec::new(),
     })
 }
 

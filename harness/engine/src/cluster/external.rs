@@ -2,6 +2,10 @@
 //! database). The harness only connects; it never creates or drops anything
 //! there unless the user passes `--disposable`, which later stages check
 //! through [`guard_disposable`] before they write.
+//!
+//! A managed target's URLs carry their TLS settings (`sslmode`,
+//! `sslrootcert`, ...); [`Endpoint::parse`] keeps them on the endpoints,
+//! and every stage derives its connections from those (see [`super::url`]).
 
 use super::{ClusterConfig, ClusterError, Endpoint};
 

@@ -17,6 +17,9 @@
 //! - [`external`]: URLs of servers that already exist; nothing is created or
 //!   dropped there unless the user says the database is disposable.
 //!
+//! Every server is reached through an [`Endpoint`]; [`url`] reads and writes
+//! its URLs and keeps their parameters (TLS above all) on the way.
+//!
 //! The backends are an enum rather than a trait object: there are three,
 //! their fault controls differ in shape (a process, a container, nothing), and
 //! async trait objects would cost boxing on every call for no gain.
@@ -30,13 +33,14 @@ pub mod external;
 pub mod image;
 pub mod janitor;
 pub mod native;
+pub mod url;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
 /// Which backend runs the cluster.
@@ -190,7 +194,9 @@ impl ClusterConfig {
     }
 }
 
-/// Where one server listens and who to be there.
+/// Where one server listens, who to be there, and how to connect: the
+/// URL's query parameters (`sslmode`, `sslrootcert`, ...) in the order
+/// given, by their libpq names. Reading and writing URLs is [`url`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub host: String,
@@ -198,23 +204,12 @@ pub struct Endpoint {
     pub user: String,
     pub password: Option<String>,
     pub database: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<(String, String)>,
 }
 
 impl Endpoint {
-    /// A `postgres://` URL for this endpoint.
-    pub fn url(&self) -> String {
-        self.url_for(&self.database)
-    }
-
-    /// The same server, another database.
-    pub fn url_for(&self, database: &str) -> String {
-        let auth = match &self.password {
-            Some(p) => format!("{}:{}@", self.user, p),
-            None => format!("{}@", self.user),
-        };
-        format!("postgres://{auth}{}:{}/{database}", self.host, self.port)
-    }
-
+    /// The same server and parameters, another database.
     pub fn with_database(&self, database: &str) -> Endpoint {
         Endpoint {
             database: database.to_string(),
@@ -222,6 +217,7 @@ impl Endpoint {
         }
     }
 
+    /// The same server and parameters, another login.
     pub fn with_user(&self, user: &str, password: Option<&str>) -> Endpoint {
         Endpoint {
             user: user.to_string(),
@@ -230,77 +226,30 @@ impl Endpoint {
         }
     }
 
-    pub fn connect_options(&self) -> PgConnectOptions {
-        let mut o = PgConnectOptions::new()
-            .host(&self.host)
-            .port(self.port)
-            .username(&self.user)
-            .database(&self.database)
-            .application_name("harness");
-        if let Some(p) = &self.password {
-            o = o.password(p);
-        }
-        o
-    }
-
+    /// One connection, within the URL's `connect_timeout` when it has one.
     pub async fn connect(&self) -> Result<PgConnection, ClusterError> {
-        PgConnection::connect_with(&self.connect_options())
-            .await
-            .map_err(|e| ClusterError::connect(self, e))
+        let opts = self.connect_options();
+        let attempt = PgConnection::connect_with(&opts);
+        let res = match self.connect_timeout() {
+            Some(t) => tokio::time::timeout(t, attempt).await.map_err(|_| {
+                ClusterError::Timeout(
+                    t,
+                    format!("{} to answer (connect_timeout)", self.redacted()),
+                )
+            })?,
+            None => attempt.await,
+        };
+        res.map_err(|e| ClusterError::connect(self, e))
     }
 
     /// A small pool for control work (not the load pool).
     pub async fn pool(&self, max: u32) -> Result<PgPool, ClusterError> {
         PgPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(self.connect_timeout().unwrap_or(Duration::from_secs(30)))
             .connect_with(self.connect_options())
             .await
             .map_err(|e| ClusterError::connect(self, e))
-    }
-
-    /// Parse a `postgres://user:pass@host:port/db` URL.
-    pub fn parse(url: &str) -> Result<Endpoint, ClusterError> {
-        let bad = |why: &str| ClusterError::Config(format!("bad URL {url:?}: {why}"));
-        let rest = url
-            .strip_prefix("postgres://")
-            .or_else(|| url.strip_prefix("postgresql://"))
-            .ok_or_else(|| bad("it must start with postgres://"))?;
-        let rest = rest.split('?').next().unwrap_or(rest);
-        let (auth, hostpart) = match rest.rsplit_once('@') {
-            Some((a, h)) => (Some(a), h),
-            None => (None, rest),
-        };
-        let (hostport, database) = hostpart.split_once('/').unwrap_or((hostpart, "postgres"));
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse::<u16>()
-                    .map_err(|_| bad("the port is not a number"))?,
-            ),
-            None => (hostport, 5432),
-        };
-        let (user, password) = match auth {
-            Some(a) => match a.split_once(':') {
-                Some((u, p)) => (u.to_string(), Some(p.to_string())),
-                None => (a.to_string(), None),
-            },
-            None => ("postgres".to_string(), None),
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        Ok(Endpoint {
-            host: host.to_string(),
-            port,
-            user,
-            password,
-            database: if database.is_empty() {
-                "postgres".into()
-            } else {
-                database.to_string()
-            },
-        })
     }
 }
 
@@ -334,9 +283,13 @@ pub enum ClusterError {
     NoBackend(String),
     #[error("{what} failed: {detail}")]
     Command { what: String, detail: String },
-    #[error("cannot connect to {url}: {source}\n  hint: is the server running and reachable? check host, port, user and password")]
+    #[error("cannot connect to {url}: {source}\n  hint: {hint}")]
     Connect {
         url: String,
+        /// What to do; says which TLS step failed when one did.
+        hint: String,
+        /// The failure is TLS's (see [`url::diagnose`]): retrying cannot help.
+        tls: bool,
         #[source]
         source: sqlx::Error,
     },
@@ -358,15 +311,25 @@ pub enum ClusterError {
 
 impl ClusterError {
     fn connect(ep: &Endpoint, source: sqlx::Error) -> Self {
-        let shown = Endpoint {
-            password: ep.password.as_ref().map(|_| "***".into()),
-            ..ep.clone()
-        };
+        let tls = url::diagnose(ep, &source);
         ClusterError::Connect {
-            url: shown.url(),
+            url: ep.redacted(),
+            hint: match &tls {
+                Some(t) => t.hint(ep),
+                None => "is the server running and reachable? check host, port, user and password"
+                    .into(),
+            },
+            tls: tls.is_some(),
             source,
         }
     }
+
+    /// Whether this is a TLS failure (a setting to change, not a server
+    /// still starting).
+    pub fn is_tls_failure(&self) -> bool {
+        matches!(self, ClusterError::Connect { tls: true, .. })
+    }
+
     fn sql(role: &'static str) -> impl FnOnce(sqlx::Error) -> ClusterError {
         move |source| ClusterError::Sql { role, source }
     }
@@ -730,7 +693,7 @@ pub async fn wait_accepting(ep: &Endpoint, timeout: Duration) -> Result<(), Clus
                     return Ok(());
                 }
             }
-            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(e) if Instant::now() > deadline || e.is_tls_failure() => return Err(e),
             Err(_) => {}
         }
         if Instant::now() > deadline {

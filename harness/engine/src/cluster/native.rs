@@ -399,6 +399,7 @@ fn endpoint(port: u16, password: &str) -> Endpoint {
         user: "postgres".into(),
         password: Some(password.into()),
         database: "postgres".into(),
+        params: Vec::new(),
     }
 }
 

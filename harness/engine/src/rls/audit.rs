@@ -216,22 +216,21 @@ fn catalog(what: &'static str) -> impl FnOnce(sqlx::Error) -> AuditError {
 
 /// A URL with its password masked, for messages.
 pub fn mask_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let auth = &url[s + 3..at];
-            match auth.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    crate::cluster::url::redact(url)
 }
 
 /// Connect to `url` and audit it. Nothing is written: the work runs in a
 /// read-only transaction that is rolled back.
 pub async fn audit_url(url: &str, opts: &AuditOptions) -> Result<AuditReport, AuditError> {
-    let mut conn = PgConnection::connect(url)
+    // The harness's one URL reader: TLS parameters and percent-encoded
+    // passwords read as everywhere else.
+    let target = crate::cluster::Endpoint::parse(url)
+        .map_err(|e| AuditError::Connect {
+            url: mask_url(url),
+            source: sqlx::Error::Configuration(e.into()),
+        })?
+        .connect_options();
+    let mut conn = PgConnection::connect_with(&target)
         .await
         .map_err(|source| AuditError::Connect {
             url: mask_url(url),
