@@ -196,10 +196,7 @@ impl FaultSpec {
 /// the steady state, none overlapping the next, nothing after a promotion
 /// (there is no replica left to fault, and the primary is another server).
 pub fn plan(specs: &[String], steady_secs: usize) -> Result<Vec<FaultSpec>, String> {
-    let mut faults: Vec<FaultSpec> = specs
-        .iter()
-        .map(|s| s.parse())
-        .collect::<Result<_, _>>()?;
+    let mut faults: Vec<FaultSpec> = specs.iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
     faults.sort_by(|a, b| a.at_secs.total_cmp(&b.at_secs));
     for f in &faults {
         if f.end_secs() >= steady_secs as f64 {
@@ -493,9 +490,15 @@ async fn act(
         FaultKind::ReplicaStop | FaultKind::ReplicaKill => {
             let until = hold_until(hold);
             if kind == FaultKind::ReplicaStop {
-                cluster.stop_replica().await.map_err(e("stopping the replica"))?;
+                cluster
+                    .stop_replica()
+                    .await
+                    .map_err(e("stopping the replica"))?;
             } else {
-                cluster.kill_replica().await.map_err(e("killing the replica"))?;
+                cluster
+                    .kill_replica()
+                    .await
+                    .map_err(e("killing the replica"))?;
             }
             prober.until(cluster, tl, Some(until)).await;
             cluster
@@ -681,17 +684,28 @@ fn quantile_ms(v: &mut [u32], q: f64) -> f64 {
     v[i] as f64 / 1000.0
 }
 
+/// How the timeline is judged.
+struct Judge {
+    mode: Mode,
+    steady_end_s: f64,
+    target_ms: f64,
+    recovery_secs: f64,
+}
+
 /// Cut the timeline into the per-fault figures.
 fn analyse(
     faults: &[FaultSpec],
     applied: &[Applied],
     lag: Vec<LagProbe>,
     tl: &Timeline,
-    mode: Mode,
-    steady_end_s: f64,
-    target_ms: f64,
-    recovery_secs: f64,
+    judge: &Judge,
 ) -> FaultReport {
+    let Judge {
+        mode,
+        steady_end_s,
+        target_ms,
+        recovery_secs,
+    } = *judge;
     let queries = tl.queries.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let steps = tl.steps.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let open = mode == Mode::Open;
@@ -798,10 +812,7 @@ fn analyse(
             .any(|a| t >= a.began_s && t < a.ended_s + recovery_secs)
     };
     let mut outside = Outside::default();
-    for q in queries
-        .iter()
-        .filter(|q| !excluded(q.t_ms as f64 / 1000.0))
-    {
+    for q in queries.iter().filter(|q| !excluded(q.t_ms as f64 / 1000.0)) {
         outside.queries += 1;
         if q.error.is_some() {
             outside.failed += 1;
@@ -973,9 +984,8 @@ impl FaultReport {
                 ],
             )
             .in_section("load");
-            let opt = |v: Option<f64>, d: usize| {
-                v.map_or("never".to_string(), |v| format!("{v:.d$}"))
-            };
+            let opt =
+                |v: Option<f64>, d: usize| v.map_or("never".to_string(), |v| format!("{v:.d$}"));
             for f in &self.faults {
                 t.row([
                     f.spec.clone(),
@@ -1161,22 +1171,24 @@ pub async fn run(
         &applied,
         lag,
         &tl,
-        cfg.mode,
-        results.steady_secs,
-        cfg.thresholds.p95_ms,
-        opts.recovery_secs,
+        &Judge {
+            mode: cfg.mode,
+            steady_end_s: results.steady_secs,
+            target_ms: cfg.thresholds.p95_ms,
+            recovery_secs: opts.recovery_secs,
+        },
     );
     report.durability = cluster.info().durability.as_str().to_string();
     report.max_lost_writes = opts.max_lost_writes;
     if let Some(l) = &ledger {
         let db = cluster.primary().with_database(&session.database);
-        let figures = l
-            .check(&db, opts.ledger_drop)
-            .await
-            .map_err(|source| LoadError::Prepare {
-                database: format!("{} (checking the write ledger)", session.database),
-                source,
-            })?;
+        let figures =
+            l.check(&db, opts.ledger_drop)
+                .await
+                .map_err(|source| LoadError::Prepare {
+                    database: format!("{} (checking the write ledger)", session.database),
+                    source,
+                })?;
         report.ledger = Some(figures);
     }
     if !opts.faults.is_empty() {
@@ -1203,7 +1215,10 @@ mod tests {
             (FaultKind::ReplicaKill, 10.0, Some(8.0))
         );
         let f: FaultSpec = "primary-restart@1500ms".parse().unwrap();
-        assert_eq!((f.kind, f.at_secs, f.hold_secs), (FaultKind::PrimaryRestart, 1.5, None));
+        assert_eq!(
+            (f.kind, f.at_secs, f.hold_secs),
+            (FaultKind::PrimaryRestart, 1.5, None)
+        );
         assert_eq!("promote@1m".parse::<FaultSpec>().unwrap().at_secs, 60.0);
         for (bad, says) in [
             ("replica-kill@10s", "needs a duration"),
@@ -1269,7 +1284,18 @@ mod tests {
             ended_s: 4.0,
             error: None,
         }];
-        let r = analyse(&faults, &applied, Vec::new(), &tl, Mode::Closed, 10.0, 100.0, 3.0);
+        let r = analyse(
+            &faults,
+            &applied,
+            Vec::new(),
+            &tl,
+            &Judge {
+                mode: Mode::Closed,
+                steady_end_s: 10.0,
+                target_ms: 100.0,
+                recovery_secs: 3.0,
+            },
+        );
         let f = &r.faults[0];
         assert_eq!(f.failed, 6, "five in the fault, one after");
         assert_eq!(f.failed_after_end, 1);
@@ -1284,14 +1310,36 @@ mod tests {
         // Outside [2, 7): 0-2 s and 7-10 s, no errors.
         assert_eq!(r.outside.failed, 0);
         let gates = r.gates(0.1, 5.0, true);
-        let rec = gates.iter().find(|g| g.name.starts_with("recovery 1")).unwrap();
+        let rec = gates
+            .iter()
+            .find(|g| g.name.starts_with("recovery 1"))
+            .unwrap();
         assert!(rec.passed, "{rec:?}");
         // A stricter allowance fails it.
-        let strict = analyse(&faults, &applied, Vec::new(), &tl, Mode::Closed, 10.0, 100.0, 2.0);
+        let strict = analyse(
+            &faults,
+            &applied,
+            Vec::new(),
+            &tl,
+            &Judge {
+                mode: Mode::Closed,
+                steady_end_s: 10.0,
+                target_ms: 100.0,
+                recovery_secs: 2.0,
+            },
+        );
         let g = strict.gates(0.1, 5.0, true);
-        assert!(!g.iter().find(|g| g.name.starts_with("recovery 1")).unwrap().passed);
         assert!(
-            !g.iter().find(|g| g.name == "p95 outside faults").unwrap().passed,
+            !g.iter()
+                .find(|g| g.name.starts_with("recovery 1"))
+                .unwrap()
+                .passed
+        );
+        assert!(
+            !g.iter()
+                .find(|g| g.name == "p95 outside faults")
+                .unwrap()
+                .passed,
             "the slow second at 6 s is outside a 2 s allowance"
         );
     }

@@ -83,7 +83,9 @@ impl Ledger {
             format!("grant usage on schema harness to {role}"),
             format!("grant insert on harness.ledger to {role}"),
         ] {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut c)
+                .await?;
         }
         Ok(Ledger::default())
     }

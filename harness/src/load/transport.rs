@@ -470,12 +470,12 @@ impl Transport {
                     .application_name("harness-replay-watch");
                 let conn = PgConnection::connect_with(&watch_opts)
                     .await
-                .map_err(|source| TransportError::Pool {
-                    server: "replica",
-                    size: 1,
-                    url: ep.url_for(&ep.database),
-                    source,
-                })?;
+                    .map_err(|source| TransportError::Pool {
+                        server: "replica",
+                        size: 1,
+                        url: ep.url_for(&ep.database),
+                        source,
+                    })?;
                 let (tx, rx) = watch::channel(0u64);
                 let (state, watched) = (replica_state.clone(), pool.clone());
                 // The watcher is also the replica's health probe: losing its
@@ -701,7 +701,9 @@ impl Transport {
         out.total = t0.elapsed();
         if out.error.as_deref().is_some_and(server_gone) {
             match (server, &self.replica) {
-                (Server::Replica, Some(r)) => mark(&self.replica_state, REPLICA_UP, REPLICA_DOWN, r),
+                (Server::Replica, Some(r)) => {
+                    mark(&self.replica_state, REPLICA_UP, REPLICA_DOWN, r)
+                }
                 _ => pool.discard_idle(),
             }
         }

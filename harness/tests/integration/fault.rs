@@ -38,7 +38,7 @@ fn load(root: &Path, extra: &[&str]) -> (Option<i32>, String, LoadResults) {
     (out.status.code(), text, r)
 }
 
-fn fault<'a>(r: &'a LoadResults, kind: FaultKind) -> &'a FaultFigures {
+fn fault(r: &LoadResults, kind: FaultKind) -> &FaultFigures {
     let f = r.faults.as_ref().expect("a fault report");
     f.faults
         .iter()
@@ -81,7 +81,11 @@ fn every_fault_kind_shows_its_effect_and_the_ledger_catches_a_dropped_write() {
         ],
     );
     eprintln!("{text}");
-    assert_eq!(r.mode, Mode::Open, "fault runs use the open model by default");
+    assert_eq!(
+        r.mode,
+        Mode::Open,
+        "fault runs use the open model by default"
+    );
     let report = r.faults.as_ref().unwrap();
     assert_eq!(report.faults.len(), 4);
     for f in &report.faults {
@@ -107,7 +111,10 @@ fn every_fault_kind_shows_its_effect_and_the_ledger_catches_a_dropped_write() {
 
     for kind in [FaultKind::ReplicaStop, FaultKind::ReplicaKill] {
         let f = fault(&r, kind);
-        assert!(f.reads_moved > 20, "{kind:?}: reads went to the primary: {f:?}");
+        assert!(
+            f.reads_moved > 20,
+            "{kind:?}: reads went to the primary: {f:?}"
+        );
         assert!(
             f.first_success_after_end_ms.is_some_and(|ms| ms < 5000.0),
             "{kind:?}: the replica served reads again after it came back: {f:?}"
@@ -188,7 +195,10 @@ fn a_promotion_with_sync_apply_loses_no_acknowledged_write() {
     assert_eq!(report.max_lost_writes, Some(0), "sync-apply gates at zero");
     let p = fault(&r, FaultKind::Promote);
     assert_eq!(p.error, None);
-    assert!(p.reads_moved > 20, "reads went to the promoted server: {p:?}");
+    assert!(
+        p.reads_moved > 20,
+        "reads went to the promoted server: {p:?}"
+    );
     assert!(
         p.first_success_after_end_ms.is_some(),
         "writes succeeded on the promoted server: {p:?}"
@@ -215,11 +225,23 @@ fn a_bad_fault_spec_is_refused_with_the_syntax() {
         ("replica-stop@50s+5s", "past the"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_harness"))
-            .args(["load", "--backend", "native", "--duration", "20", "--fault", spec])
+            .args([
+                "load",
+                "--backend",
+                "native",
+                "--duration",
+                "20",
+                "--fault",
+                spec,
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(exit_codes::BAD_INPUT), "{spec}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(exit_codes::BAD_INPUT),
+            "{spec}: {err}"
+        );
         assert!(err.contains(says), "{spec}: {err}");
     }
 }
