@@ -47,7 +47,8 @@ fn fault(r: &LoadResults, kind: FaultKind) -> &FaultFigures {
 }
 
 /// One run, four faults one after the other (replay paused, the replica
-/// stopped, then killed, then the primary restarted), each with its own
+/// stopped, then killed, then the primary restarted), a few seconds
+/// apart so each recovery is measured before the next fault, each with its own
 /// effect in results.json: the pause shows as replica lag, the replica
 /// going away as reads moved to the primary and served by the replica
 /// again after it came back, the restart as failed writes on the primary
@@ -65,15 +66,15 @@ fn every_fault_kind_shows_its_effect_and_the_ledger_catches_a_dropped_write() {
             "--durability",
             "fast",
             "--duration",
-            "26",
+            "30",
             "--fault",
             "replica-pause@2s+3s",
             "--fault",
-            "replica-stop@7s+3s",
+            "replica-stop@8s+3s",
             "--fault",
-            "replica-kill@12s+3s",
+            "replica-kill@15s+3s",
             "--fault",
-            "primary-restart@18s",
+            "primary-restart@22s",
             "--max-lost-writes",
             "0",
             "--ledger-drop",
