@@ -1087,7 +1087,7 @@ impl FaultReport {
         for f in &self.faults {
             let opt = |v: Option<f64>| v.map_or("never".to_string(), |v| format!("{v:.0}"));
             eprintln!(
-                "  fault {:<24} {:>5.1}-{:<5.1} s: {} failed of {} ({}), {} reads moved, first success {} ms, after end {} ms, recovered {} s; p95 during {:.1} ms after {:.1} ms; lag peak {:.2} s{}",
+                "  fault {:<24} {:>5.1}-{:<5.1} s: {} failed of {} ({}), {} reads moved, {} own-write reads to the primary, first success {} ms, after end {} ms, recovered {} s; p95 during {:.1} ms after {:.1} ms; lag peak {:.2} s{}",
                 f.spec,
                 f.began_s,
                 f.ended_s,
@@ -1099,6 +1099,7 @@ impl FaultReport {
                     .collect::<Vec<_>>()
                     .join(", "),
                 f.reads_moved,
+                f.fresh_fallbacks,
                 opt(f.first_success_ms),
                 opt(f.first_success_after_end_ms),
                 f.recovered_secs.map_or("never".to_string(), |v| format!("{v:.0}")),
