@@ -253,6 +253,27 @@ pub struct LoadArgs {
     pub pgbench_scale: u32,
     #[command(flatten)]
     pub shard: load::shard::ShardFlags,
+    #[command(flatten)]
+    pub fault: load::fault::FaultFlags,
+}
+
+/// `--fault` and the ledger flags, checked (bad input, exit 4); they make
+/// the open model the default unless `--mode` or `harness.toml` chose.
+fn fault_options(
+    args: &LoadArgs,
+    file: &HarnessConfig,
+    cfg: &mut LoadConfig,
+    durability: Durability,
+) -> anyhow::Result<load::fault::FaultOptions> {
+    let cc = args.cluster.resolve(file)?;
+    let external = cc.backend == BackendKind::External
+        || (cc.backend == BackendKind::Auto && cc.primary_url.is_some());
+    let mode_chosen =
+        args.load.mode.is_some() || file.section::<toml::Table>("load")?.contains_key("mode");
+    Ok(args
+        .fault
+        .resolve(cfg, mode_chosen, durability, external)
+        .map_err(BadInput)?)
 }
 
 /// The cluster a load run starts: the file's and flags' choice, but
@@ -291,9 +312,11 @@ fn may_write_data(
 pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
     if !args.compare_pgbench {
         // Checked before a server starts.
-        target(&args.load, &mut args.load.resolve(file)?, file)?;
+        let mut cfg = args.load.resolve(file)?;
+        target(&args.load, &mut cfg, file)?;
+        fault_options(&args, file, &mut cfg, Durability::Realistic)?;
     }
-    let cluster = start_cluster(&args.cluster, file).await?;
+    let mut cluster = start_cluster(&args.cluster, file).await?;
     let root = args
         .load
         .reports_dir
@@ -316,7 +339,19 @@ pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
         ),
         None => None,
     };
-    let code = run_load_with(&cluster, &cfg, &target, with_data, &root, shard.as_ref()).await;
+    let faults = fault_options(&args, file, &mut cfg, cluster.info().durability)?;
+    let code = if faults.active() {
+        if shard.is_some() {
+            cluster.shutdown().await.ok();
+            return Err(BadInput(
+                "--fault with --shard: a fault run has one generator (faults act on servers the harness started; shards share an external target)".into(),
+            )
+            .into());
+        }
+        run_load_faulted(&mut cluster, &cfg, &target, with_data, &root, &faults).await
+    } else {
+        run_load_with(&cluster, &cfg, &target, with_data, &root, shard.as_ref()).await
+    };
     cluster.shutdown().await.ok();
     code
 }
@@ -342,6 +377,61 @@ pub async fn run_load_with(
     root: &std::path::Path,
     shard: Option<&load::shard::ShardPlan>,
 ) -> anyhow::Result<i32> {
+    let (session, run, dir) = start_run(cluster, cfg, target, with_data, root, shard, &[]).await?;
+    let _start_line = match shard {
+        Some(s) => Some(s.start_line(cluster).await.map_err(shard_error)?),
+        None => None,
+    };
+    let cfg = shard.map_or(cfg, |s| &s.load);
+    let mut results = load::run(&session, cfg, Some(&dir)).await?;
+    if let Some(s) = shard {
+        s.save(&dir, &session, &results)?;
+    }
+    if !cfg.skip_rls_price {
+        eprintln!("harness: measuring what row-level security costs each named query");
+        results.rls_price = load::price::measure(&session, &results).await;
+    }
+    if !target.workload.claims.is_empty() && shard.is_none_or(|s| s.measures_claims()) {
+        eprintln!("harness: measuring the app's speed claims");
+        results.claims = load::claims::measure(&session, &target.workload.claims).await;
+        results
+            .gates
+            .extend(results.claims.iter().filter_map(|c| c.as_gate()));
+    }
+    finish_run(results, run, &dir, root, shard)
+}
+
+/// [`run_load`] with faults and/or the write ledger ([`load::fault`]): the
+/// cluster is lent to the fault driver for the run.
+pub async fn run_load_faulted(
+    cluster: &mut Cluster,
+    cfg: &LoadConfig,
+    target: &Target,
+    with_data: bool,
+    root: &std::path::Path,
+    faults: &load::fault::FaultOptions,
+) -> anyhow::Result<i32> {
+    let (session, run, dir) =
+        start_run(cluster, cfg, target, with_data, root, None, &faults.faults).await?;
+    let mut results = load::fault::run(cluster, &session, cfg, Some(&dir), faults).await?;
+    if !faults.faults.is_empty() {
+        results.notes.push(
+            "fault run: the price of row-level security and the app's speed claims are measured by runs without faults".into(),
+        );
+    }
+    finish_run(results, run, &dir, root, None)
+}
+
+/// Open the session and the run folder.
+async fn start_run(
+    cluster: &Cluster,
+    cfg: &LoadConfig,
+    target: &Target,
+    with_data: bool,
+    root: &std::path::Path,
+    shard: Option<&load::shard::ShardPlan>,
+    faults: &[load::fault::FaultSpec],
+) -> anyhow::Result<(load::Session, Run, std::path::PathBuf)> {
     eprintln!(
         "harness: preparing database {} for app {} (schema, data, workload, roles, pools)",
         target.database(cfg),
@@ -355,11 +445,15 @@ pub async fn run_load_with(
         None => load::Session::open(cluster, cfg, target, with_data).await?,
     };
     // The reference app's titles stay as they were, so runs compare.
-    let app = if session.app == "portal" {
+    let mut app = if session.app == "portal" {
         String::new()
     } else {
         format!(", app {}", session.app)
     };
+    if !faults.is_empty() {
+        let specs: Vec<&str> = faults.iter().map(|f| f.spec.as_str()).collect();
+        app.push_str(&format!(", faults {}", specs.join(" ")));
+    }
     let title = match cfg.mode {
         Mode::Closed => format!(
             "load: {} users, {} s ramp, {} s steady, closed model{app}",
@@ -385,26 +479,17 @@ pub async fn run_load_with(
         cfg.steady_secs,
         dir.display()
     );
-    let _start_line = match shard {
-        Some(s) => Some(s.start_line(cluster).await.map_err(shard_error)?),
-        None => None,
-    };
-    let cfg = shard.map_or(cfg, |s| &s.load);
-    let mut results = load::run(&session, cfg, Some(&dir)).await?;
-    if let Some(s) = shard {
-        s.save(&dir, &session, &results)?;
-    }
-    if !cfg.skip_rls_price {
-        eprintln!("harness: measuring what row-level security costs each named query");
-        results.rls_price = load::price::measure(&session, &results).await;
-    }
-    if !target.workload.claims.is_empty() && shard.is_none_or(|s| s.measures_claims()) {
-        eprintln!("harness: measuring the app's speed claims");
-        results.claims = load::claims::measure(&session, &target.workload.claims).await;
-        results
-            .gates
-            .extend(results.claims.iter().filter_map(|c| c.as_gate()));
-    }
+    Ok((session, run, dir))
+}
+
+/// Print, fill the report, write `results.json` and the run folder.
+fn finish_run(
+    results: load::LoadResults,
+    mut run: Run,
+    dir: &std::path::Path,
+    root: &std::path::Path,
+    shard: Option<&load::shard::ShardPlan>,
+) -> anyhow::Result<i32> {
     results.print();
     results.fill(&mut run);
     std::fs::write(

@@ -541,6 +541,8 @@ pub fn merge(shards: Vec<ShardRun>) -> Result<Merged, MergeError> {
         invalid,
         rls_price: first.results.rls_price.clone(),
         claims: first.results.claims.clone(),
+        // Shards never carry faults: `--fault` with `--shard` is refused.
+        faults: None,
         notes,
     };
     Ok(Merged {

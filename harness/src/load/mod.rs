@@ -19,7 +19,10 @@
 //! 6. [`gates`] judge it; [`results`] hold every figure and fill the report.
 //! 7. [`price`] re-runs each named query's heaviest call as the app role
 //!    and unbound: what row-level security costs it, and why.
-//! 8. [`capacity`] repeats 4-6 at growing user counts to find the knee;
+//! 8. [`fault`] (`--fault`): faults injected beside 4, their effect cut
+//!    from a timeline of every query, and the [`ledger`] of acknowledged
+//!    writes checked on the surviving primary.
+//! 9. [`capacity`] repeats 4-6 at growing user counts to find the knee;
 //!    [`pgbench`] compares the transport with `pgbench -S`.
 //!
 //! Which mode gates: `harness load` gates the mode it runs. The default is
@@ -33,9 +36,11 @@ pub mod capacity;
 pub mod claims;
 pub mod config;
 pub mod data;
+pub mod fault;
 pub mod gates;
 pub mod health;
 pub mod histogram;
+pub mod ledger;
 pub mod merge;
 pub mod open;
 pub mod pgbench;
@@ -266,11 +271,16 @@ pub async fn run(
         rec.clone(),
         ticker.lag.clone(),
     ));
+    let timeline = session.transport.timeline.get().cloned();
     let mark_steady = {
         let rec = rec.clone();
         let sampler = sampler.clone();
+        let timeline = timeline.clone();
         move || {
             rec.reset();
+            if let Some(t) = &timeline {
+                t.start();
+            }
             if let Some(s) = sampler.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                 s.mark_steady();
             }
@@ -333,7 +343,9 @@ pub async fn run(
                 max_in_flight: cfg.max_in_flight,
                 seed: cfg.seed,
             };
-            let orec = Arc::new(open::OpenRecorder::default());
+            let mut orec = open::OpenRecorder::default();
+            orec.timeline = timeline.clone();
+            let orec = Arc::new(orec);
             *session.last_open.lock().unwrap_or_else(|p| p.into_inner()) = Some(orec.clone());
             let started = Arc::new(std::sync::Mutex::new(Instant::now()));
             let s2 = started.clone();
@@ -378,6 +390,7 @@ pub async fn run(
         invalid,
         rls_price: Vec::new(),
         claims: Vec::new(),
+        faults: None,
         notes,
     })
 }

@@ -38,6 +38,8 @@ pub struct OpenRecorder {
     pub started: AtomicU64,
     pub failed: AtomicU64,
     pub dropped: AtomicU64,
+    /// A fault run's timeline, which also keeps every step's latency.
+    pub timeline: Option<Arc<super::fault::Timeline>>,
 }
 
 impl OpenRecorder {
@@ -240,6 +242,9 @@ async fn run_one(env: &Env, kind: usize, seed: u64, scheduled: Instant, rec: &Op
     let s = rec.step(&format!("{}: {}", k.name, k.steps[step].name));
     s.0.record(latency);
     rec.all.record(latency);
+    if let Some(t) = &rec.timeline {
+        t.step(latency);
+    }
     if failed {
         s.1.fetch_add(1, Ordering::Relaxed);
         rec.failed.fetch_add(1, Ordering::Relaxed);

@@ -83,6 +83,14 @@ impl ConnPool {
         })
     }
 
+    /// Forget every idle connection: the server they lead to went away
+    /// (a crash, a restart), so each would fail one query before being
+    /// replaced. The next acquires connect afresh.
+    pub fn discard_idle(&self) {
+        let idle = std::mem::take(&mut *self.inner.idle.lock().expect("pool lock"));
+        drop(idle);
+    }
+
     /// Refuse new acquires and close every idle connection politely.
     pub async fn close(&self) {
         self.inner.permits.close();

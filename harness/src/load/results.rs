@@ -51,6 +51,9 @@ pub struct LoadResults {
     /// The app's speed claims, measured ([`super::claims`]).
     #[serde(default)]
     pub claims: Vec<super::claims::ClaimResult>,
+    /// A fault run's per-fault figures and write ledger ([`super::fault`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<super::fault::FaultReport>,
     /// What the run did not do as configured, and why.
     pub notes: Vec<String>,
 }
@@ -243,6 +246,9 @@ impl LoadResults {
         run.table(t);
         self.fill_rls_price(run);
         self.fill_claims(run);
+        if let Some(f) = &self.faults {
+            f.fill(run);
+        }
         if !self.sampled.top_statements.is_empty() {
             let mut t = Table::new(
                 "Top statements by time (pg_stat_statements, steady state)",
@@ -359,6 +365,9 @@ impl LoadResults {
             self.peak_memory_mib,
             self.fresh.stale_pct
         );
+        if let Some(f) = &self.faults {
+            f.print();
+        }
         for g in &self.gates {
             eprintln!(
                 "  gate {:<34} {:>9.2} {} {} {}  {}",

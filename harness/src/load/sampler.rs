@@ -227,6 +227,9 @@ pub fn start(
         let mut steady_tick = Snapshot::default();
         let mut steady_cpu = (0.0, 0.0, 0usize);
         let mut was_steady = false;
+        // A server that went away (a fault run restarts and kills them) is
+        // reconnected on the next sample; each outage is noted once.
+        let (mut p_lost, mut r_lost) = (false, false);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
@@ -251,15 +254,30 @@ pub fn start(
                 steady,
                 ..Default::default()
             };
+            if p_lost {
+                if let Ok(c) = primary.with_database(&database).connect().await {
+                    p = c;
+                }
+            }
+            if r_lost || (r.is_none() && replica.is_some()) {
+                if let Some(ep) = &replica {
+                    r = ep.with_database(&database).connect().await.ok();
+                }
+            }
             match db_counters(&mut p, &database).await {
                 Ok(c) => {
+                    p_lost = false;
                     s.primary_tps = (c.xacts - prev_p.xacts) as f64 / dt;
                     s.primary_cache_hit_pct = ratio(c.hit - prev_p.hit, c.read - prev_p.read);
                     prev_p = c;
                 }
-                Err(e) => out
-                    .problems
-                    .push(format!("primary counters at {:.0}s: {e}", s.t)),
+                Err(e) => {
+                    if !p_lost {
+                        out.problems
+                            .push(format!("primary counters at {:.0}s: {e}", s.t));
+                    }
+                    p_lost = true;
+                }
             }
             if let Ok((a, w)) = activity(&mut p).await {
                 s.primary_active = a;
@@ -283,10 +301,15 @@ pub fn start(
                     Ok(l) => {
                         s.lag_bytes = l.bytes;
                         s.lag_secs = l.seconds;
+                        r_lost = false;
                     }
-                    Err(e) => out
-                        .problems
-                        .push(format!("replica lag at {:.0}s: {e}", s.t)),
+                    Err(e) => {
+                        if !r_lost && !p_lost {
+                            out.problems
+                                .push(format!("replica lag at {:.0}s: {e}", s.t));
+                        }
+                        r_lost = !p_lost;
+                    }
                 }
             }
             let all = recorder.all.snapshot();

@@ -29,10 +29,20 @@
 //!   does not hold it; the misses are counted apart as well.
 //! - Failures are data: an error becomes an [`Outcome`] with an error kind,
 //!   counted per query and judged by the error-rate gate.
+//! - **A server that goes away** ([`super::fault`]): a read that finds the
+//!   replica gone (a connection-level error), or the replay watcher losing
+//!   its connection, marks the replica down; reads then go to the primary
+//!   (counted as moved) until the watcher reaches the replica again. The
+//!   first connection-level error from either server drops that pool's idle
+//!   connections, which died with it. After a promotion the primary pool is
+//!   swapped for one on the promoted server ([`Transport::fail_over`]).
+//! - **The write ledger** ([`super::ledger`]), when a run has one: every
+//!   write transaction also inserts a ledger id, acknowledged once `COMMIT`
+//!   returned.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use scenarios::common::{error_kind, BoxFut, Outcome};
@@ -360,14 +370,58 @@ pub struct TransportConfig {
     pub ryw_wait: Duration,
 }
 
+/// How a query reached its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Where its route sends it.
+    Direct,
+    /// A read sent to the primary because the replica was down or promoted.
+    Moved,
+    /// A read-your-own-write read sent to the primary because the replica
+    /// had not replayed the user's write in time.
+    Fallback,
+}
+
+/// The replica's state, shared with the replay watcher.
+const REPLICA_UP: u8 = 0;
+const REPLICA_DOWN: u8 = 1;
+/// Promoted: there is no replica for the rest of the run.
+const REPLICA_GONE: u8 = 2;
+
+/// An error that says the server (or the connection to it) went away,
+/// as opposed to an answer the server gave.
+pub fn server_gone(kind: &str) -> bool {
+    match kind.strip_prefix("sql:") {
+        // admin shutdown, crash shutdown, cannot connect now; connection exceptions.
+        Some(code) => code.starts_with("57P") || code.starts_with("08"),
+        None => !matches!(kind, "pool-timeout") && kind != RYW_MISS && !kind.starts_with("bind:"),
+    }
+}
+
+fn mark(state: &AtomicU8, from: u8, to: u8, pool: &ConnPool) {
+    if state
+        .compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        pool.discard_idle();
+    }
+}
+
 /// The load's SQL transport. Cheap to share (`Arc`).
 pub struct Transport {
-    primary: ConnPool,
+    /// Swapped once, by a promotion ([`Transport::fail_over`]).
+    primary: RwLock<ConnPool>,
     replica: Option<ConnPool>,
     replay: Option<watch::Receiver<u64>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     ryw_wait: Duration,
     pub recorder: Arc<Recorder>,
+    replica_state: Arc<AtomicU8>,
+    cfg: TransportConfig,
+    /// A fault run's timeline: every outcome, with its time.
+    pub timeline: OnceLock<Arc<super::fault::Timeline>>,
+    /// The write ledger, when the run keeps one.
+    pub ledger: OnceLock<Arc<super::ledger::Ledger>>,
 }
 
 async fn open_pool(
@@ -403,30 +457,51 @@ impl Transport {
             cfg.acquire_timeout,
         )
         .await?;
+        let replica_state = Arc::new(AtomicU8::new(REPLICA_UP));
         let (replica, replay, watcher) = match &cfg.replica {
             Some(ep) => {
                 let pool = open_pool(ep, "replica", cfg.replica_pool, cfg.acquire_timeout).await?;
-                let mut conn = PgConnection::connect_with(
-                    &ep.connect_options()
-                        .application_name("harness-replay-watch"),
-                )
-                .await
-                .map_err(|source| TransportError::Pool {
-                    server: "replica",
-                    size: 1,
-                    url: ep.redacted(),
-                    source,
-                })?;
+                let watch_opts = ep
+                    .connect_options()
+                    .application_name("harness-replay-watch");
+                let conn = PgConnection::connect_with(&watch_opts)
+                    .await
+                    .map_err(|source| TransportError::Pool {
+                        server: "replica",
+                        size: 1,
+                        url: ep.redacted(),
+                        source,
+                    })?;
                 let (tx, rx) = watch::channel(0u64);
+                let (state, watched) = (replica_state.clone(), pool.clone());
+                // The watcher is also the replica's health probe: losing its
+                // connection marks the replica down, reaching it again up.
                 let h = tokio::spawn(async move {
+                    let mut conn = Some(conn);
                     let mut tick = tokio::time::interval(Duration::from_millis(5));
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                     loop {
                         tick.tick().await;
+                        if tx.is_closed() || state.load(Ordering::SeqCst) == REPLICA_GONE {
+                            break;
+                        }
+                        let c = match conn.as_mut() {
+                            Some(c) => c,
+                            None => match PgConnection::connect_with(&watch_opts).await {
+                                Ok(c) => conn.insert(c),
+                                Err(_) => {
+                                    tokio::time::sleep(Duration::from_millis(200)).await;
+                                    continue;
+                                }
+                            },
+                        };
                         let r: Result<Option<String>, _> =
                             sqlx::query_scalar("select pg_last_wal_replay_lsn()::text")
-                                .fetch_one(&mut conn)
+                                .fetch_one(c)
                                 .await;
+                        if r.is_ok() {
+                            mark(&state, REPLICA_DOWN, REPLICA_UP, &watched);
+                        }
                         match r {
                             Ok(Some(l)) => {
                                 if let Some(v) = parse_lsn(&l) {
@@ -442,10 +517,11 @@ impl Transport {
                             // A primary (or a promoted replica) has no replay
                             // position: fresh reads then go to the primary.
                             Ok(None) => {}
-                            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-                        }
-                        if tx.is_closed() {
-                            break;
+                            Err(_) => {
+                                conn = None;
+                                mark(&state, REPLICA_UP, REPLICA_DOWN, &watched);
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
                         }
                     }
                 });
@@ -454,17 +530,55 @@ impl Transport {
             None => (None, None, None),
         };
         Ok(Transport {
-            primary,
+            primary: RwLock::new(primary),
             replica,
             replay,
             watcher,
             ryw_wait: cfg.ryw_wait,
             recorder: Arc::new(Recorder::default()),
+            replica_state,
+            cfg: cfg.clone(),
+            timeline: OnceLock::new(),
+            ledger: OnceLock::new(),
         })
     }
 
-    pub fn primary_pool(&self) -> &ConnPool {
-        &self.primary
+    pub fn primary_pool(&self) -> ConnPool {
+        self.primary
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The replica was promoted at `to` (a superuser endpoint of the new
+    /// primary): writes and reads go there from now on, as the app role,
+    /// through a pool of the primary's size. The old primary's pool is
+    /// dropped (it was fenced).
+    pub async fn fail_over(&self, to: &Endpoint) -> Result<(), TransportError> {
+        let ep = Endpoint {
+            host: to.host.clone(),
+            port: to.port,
+            ..self.cfg.primary.clone()
+        };
+        let pool = open_pool(
+            &ep,
+            "promoted primary",
+            self.cfg.primary_pool,
+            self.cfg.acquire_timeout,
+        )
+        .await?;
+        let old = std::mem::replace(
+            &mut *self.primary.write().unwrap_or_else(|p| p.into_inner()),
+            pool,
+        );
+        self.replica_state.store(REPLICA_GONE, Ordering::SeqCst);
+        old.discard_idle();
+        Ok(())
+    }
+
+    /// Whether reads are being sent to the replica now.
+    pub fn replica_in_service(&self) -> bool {
+        self.replica.is_some() && self.replica_state.load(Ordering::SeqCst) == REPLICA_UP
     }
 
     pub fn replica_pool(&self) -> Option<&ConnPool> {
@@ -473,27 +587,35 @@ impl Transport {
 
     /// Pick the server for `route`; the time spent waiting for replay is
     /// part of the query's latency.
-    async fn route(&self, route: Route, fresh: &Option<String>) -> (&ConnPool, Server) {
+    async fn route(&self, route: Route, fresh: &Option<String>) -> (ConnPool, Server, Via) {
+        let primary = self.primary_pool();
         let Some(replica) = &self.replica else {
-            return (&self.primary, Server::Primary);
+            return (primary, Server::Primary, Via::Direct);
         };
+        if route == Route::Write {
+            return (primary, Server::Primary, Via::Direct);
+        }
+        if self.replica_state.load(Ordering::SeqCst) != REPLICA_UP {
+            return (primary, Server::Primary, Via::Moved);
+        }
+        let replica = replica.clone();
         match route {
-            Route::Write => (&self.primary, Server::Primary),
-            Route::Read => (replica, Server::Replica),
+            Route::Write => unreachable!("writes returned above"),
+            Route::Read => (replica, Server::Replica, Via::Direct),
             Route::ReadOwnWrites => {
                 let Some(need) = fresh.as_deref().and_then(parse_lsn) else {
-                    return (replica, Server::Replica);
+                    return (replica, Server::Replica, Via::Direct);
                 };
                 let f = &self.recorder.fresh;
                 f.reads.fetch_add(1, Ordering::Relaxed);
                 let Some(rx) = &self.replay else {
                     f.primary_fallback.fetch_add(1, Ordering::Relaxed);
-                    return (&self.primary, Server::Primary);
+                    return (primary, Server::Primary, Via::Fallback);
                 };
                 let mut rx = rx.clone();
                 if *rx.borrow() >= need {
                     f.replica_fresh.fetch_add(1, Ordering::Relaxed);
-                    return (replica, Server::Replica);
+                    return (replica, Server::Replica, Via::Direct);
                 }
                 let t0 = Instant::now();
                 let caught_up = tokio::time::timeout(self.ryw_wait, rx.wait_for(|&l| l >= need))
@@ -503,10 +625,10 @@ impl Transport {
                 f.wait.record(t0.elapsed());
                 if caught_up {
                     f.replica_after_wait.fetch_add(1, Ordering::Relaxed);
-                    (replica, Server::Replica)
+                    (replica, Server::Replica, Via::Direct)
                 } else {
                     f.primary_fallback.fetch_add(1, Ordering::Relaxed);
-                    (&self.primary, Server::Primary)
+                    (primary, Server::Primary, Via::Fallback)
                 }
             }
         }
@@ -519,10 +641,11 @@ impl Transport {
         q: Query,
     ) -> Outcome {
         let t0 = Instant::now();
-        let (pool, server) = if who.is_some() {
+        let route = q.route;
+        let (pool, server, via) = if who.is_some() {
             self.route(q.route, fresh).await
         } else {
-            (&self.primary, Server::Primary)
+            (self.primary_pool(), Server::Primary, Via::Direct)
         };
         let acquire = Instant::now();
         let conn = pool.acquire().await;
@@ -545,7 +668,7 @@ impl Transport {
             Ok(mut conn) => {
                 let start = Instant::now();
                 let r = match who {
-                    Some(who) => execute_as(&mut conn, who, &q).await,
+                    Some(who) => execute_as(&mut conn, who, &q, self.ledger.get()).await,
                     None => execute(&mut conn, &q).await,
                 };
                 match r {
@@ -572,8 +695,19 @@ impl Transport {
             }
         }
         out.total = t0.elapsed();
+        if out.error.as_deref().is_some_and(server_gone) {
+            match (server, &self.replica) {
+                (Server::Replica, Some(r)) => {
+                    mark(&self.replica_state, REPLICA_UP, REPLICA_DOWN, r)
+                }
+                _ => pool.discard_idle(),
+            }
+        }
         let call = who.filter(|_| answered).map(|w| (w, &q));
         self.recorder.record(&out, call);
+        if let Some(t) = self.timeline.get() {
+            t.query(&out, route, via);
+        }
         out
     }
 
@@ -589,7 +723,7 @@ impl Transport {
         if let Some(h) = self.watcher.take() {
             h.abort();
         }
-        self.primary.close().await;
+        self.primary_pool().close().await;
         if let Some(r) = &self.replica {
             r.close().await;
         }
@@ -698,6 +832,7 @@ async fn execute_as(
     conn: &mut PgConnection,
     who: &Context,
     q: &Query,
+    ledger: Option<&Arc<super::ledger::Ledger>>,
 ) -> Result<Answer, sqlx::Error> {
     let mut tx = begin(conn, who).await?;
     let write = q.route == Route::Write;
@@ -718,13 +853,27 @@ async fn execute_as(
             holds(&rows, &q.expect),
         )
     };
-    tx.commit().await?;
+    // The ledger row commits with the write, or not at all.
+    let entry = match ledger.filter(|_| write) {
+        Some(l) => Some((l, l.record(&mut tx).await?)),
+        None => None,
+    };
+    if let Err(e) = tx.commit().await {
+        if let Some((l, id)) = entry {
+            l.in_doubt(id);
+        }
+        return Err(e);
+    }
+    if let Some((l, id)) = entry {
+        l.acknowledge(id);
+    }
+    // The write is done whatever follows: a lost connection here costs the
+    // read-your-own-write tracking of this write, not the write.
     let lsn = if write {
-        Some(
-            sqlx::query_scalar::<_, String>("select pg_current_wal_insert_lsn()::text")
-                .fetch_one(&mut *conn)
-                .await?,
-        )
+        sqlx::query_scalar::<_, String>("select pg_current_wal_insert_lsn()::text")
+            .fetch_one(&mut *conn)
+            .await
+            .ok()
     } else {
         None
     };

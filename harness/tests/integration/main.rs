@@ -5,6 +5,7 @@
 //! - `apps`: hand-written SQLite files of every awkward shape through init -> migrate -> verify -> export, and every exit code through the binary.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
 //! - `docs`: nothing in the repository sends a reader to a file outside it.
+//! - `fault`: `load --fault` through the binary: every fault kind's measured effect, the write ledger catching a dropped write, zero lost across a sync-apply promotion, bad specs.
 //! - `engine`: the engine's sources name nothing the reference app's folder defines (and the scan can fail).
 //! - `migrate`: round-trip proptest over every hard value, reject file and exit codes, input errors, SIGKILL re-run, verify mismatch located.
 //! - `seed`: schema migrations up/down/up leave the catalog identical; the COPY seed loads every row and matches the SQLite seed.
@@ -22,6 +23,7 @@ mod apps;
 mod cluster;
 mod docs;
 mod engine;
+mod fault;
 mod interrupt;
 mod load;
 mod migrate;

@@ -175,6 +175,15 @@ impl DockerCluster {
         Ok(())
     }
 
+    /// SIGKILL the primary's postmaster (a failover's fence).
+    pub async fn kill_primary(&mut self) -> Result<(), ClusterError> {
+        let c = self
+            .primary_c
+            .as_ref()
+            .expect("primary container lives until shutdown");
+        stop_container(c, "KILL").await
+    }
+
     pub async fn restart_primary(&mut self) -> Result<(), ClusterError> {
         let c = self
             .primary_c

@@ -350,6 +350,9 @@ pub struct Cluster {
     primary: Endpoint,
     replica: Option<Endpoint>,
     backend: Backend,
+    /// The replica was promoted ([`Cluster::fail_over`]): `primary` is the
+    /// former replica, and there is no replica any more.
+    promoted: bool,
 }
 
 impl Cluster {
@@ -402,6 +405,7 @@ impl Cluster {
             primary,
             replica,
             backend,
+            promoted: false,
         };
         cluster
             .wait_ready(Duration::from_secs(cfg.start_timeout_secs))
@@ -585,8 +589,38 @@ impl Cluster {
         Ok(())
     }
 
+    /// Fail over: kill the primary (a crash, and the fence: it takes no
+    /// more writes), promote the replica and wait until it is writable.
+    /// From then on [`Cluster::primary`] is the promoted server and there is
+    /// no replica; the other fault controls refuse.
+    pub async fn fail_over(&mut self) -> Result<(), ClusterError> {
+        self.not_promoted("fail_over")?;
+        match &mut self.backend {
+            Backend::Native(n) => n.kill_primary().await?,
+            Backend::Docker(d) => d.kill_primary().await?,
+            Backend::External => return Err(ClusterError::Unsupported("fail_over", "external")),
+        }
+        self.promote_replica().await?;
+        let promoted = self.require_replica()?.clone();
+        self.primary = promoted;
+        self.replica = None;
+        self.promoted = true;
+        self.info.has_replica = false;
+        Ok(())
+    }
+
+    fn not_promoted(&self, what: &str) -> Result<(), ClusterError> {
+        if self.promoted {
+            return Err(ClusterError::Config(format!(
+                "{what}: the replica was promoted; this cluster has no replica and its old primary is fenced"
+            )));
+        }
+        Ok(())
+    }
+
     /// Stop the replica cleanly (fast shutdown).
     pub async fn stop_replica(&mut self) -> Result<(), ClusterError> {
+        self.not_promoted("stop_replica")?;
         match &mut self.backend {
             Backend::Native(n) => n.stop_replica(false).await,
             Backend::Docker(d) => d.stop_replica(false).await,
@@ -596,6 +630,7 @@ impl Cluster {
 
     /// Kill the replica (SIGKILL / docker kill): a crash, not a shutdown.
     pub async fn kill_replica(&mut self) -> Result<(), ClusterError> {
+        self.not_promoted("kill_replica")?;
         match &mut self.backend {
             Backend::Native(n) => n.stop_replica(true).await,
             Backend::Docker(d) => d.stop_replica(true).await,
@@ -605,6 +640,7 @@ impl Cluster {
 
     /// Start a stopped or killed replica again; it resumes streaming.
     pub async fn start_replica(&mut self) -> Result<(), ClusterError> {
+        self.not_promoted("start_replica")?;
         match &mut self.backend {
             Backend::Native(n) => n.start_replica().await?,
             Backend::Docker(d) => d.start_replica().await?,
@@ -619,6 +655,7 @@ impl Cluster {
 
     /// Restart the primary (fast shutdown, start). Connections drop.
     pub async fn restart_primary(&mut self) -> Result<(), ClusterError> {
+        self.not_promoted("restart_primary")?;
         match &mut self.backend {
             Backend::Native(n) => n.restart_primary().await?,
             Backend::Docker(d) => d.restart_primary().await?,

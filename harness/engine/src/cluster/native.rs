@@ -338,6 +338,11 @@ impl NativeCluster {
         self.spawn(1)
     }
 
+    /// SIGKILL the primary (a failover's fence); it is not started again.
+    pub async fn kill_primary(&mut self) -> Result<(), ClusterError> {
+        self.stop(0, true).await
+    }
+
     pub async fn restart_primary(&mut self) -> Result<(), ClusterError> {
         self.stop(0, false).await?;
         self.spawn(0)
