@@ -358,6 +358,11 @@ pub async fn run_load(
         dir.display()
     );
     let mut results = load::run(&session, cfg, Some(&dir)).await?;
+    if let Some(p) = cluster.pooler() {
+        let note = p.served_note(&session.database).await;
+        eprintln!("harness: {note}");
+        results.notes.push(note);
+    }
     if !cfg.skip_rls_price {
         eprintln!("harness: measuring what row-level security costs each named query");
         results.rls_price = load::price::measure(&session, &results).await;

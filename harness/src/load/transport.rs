@@ -29,6 +29,13 @@
 //!   does not hold it; the misses are counted apart as well.
 //! - Failures are data: an error becomes an [`Outcome`] with an error kind,
 //!   counted per query and judged by the error-rate gate.
+//! - **Through a transaction-mode pooler** ([`TransportConfig::pooled`],
+//!   PgBouncer 1.18): the pools connect to the pooler and every statement is
+//!   unnamed (`persistent(false)`), since a named one made on one server
+//!   connection is not on the next; the statements all run inside
+//!   `BEGIN .. COMMIT`, where the server connection stays the client's, and
+//!   the one query after a commit (the WAL position) is a simple query. The
+//!   replay watcher stays on the direct replica. docs/pooling.md.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -354,10 +361,20 @@ pub fn parse_lsn(s: &str) -> Option<u64> {
 pub struct TransportConfig {
     pub primary: Endpoint,
     pub replica: Option<Endpoint>,
+    /// A transaction-mode pooler in front of `primary` and `replica`: the
+    /// pools open there instead, with unnamed statements.
+    pub pooled: Option<PooledEndpoints>,
     pub primary_pool: u32,
     pub replica_pool: u32,
     pub acquire_timeout: Duration,
     pub ryw_wait: Duration,
+}
+
+/// The same servers through a pooler (same roles and database).
+#[derive(Debug, Clone)]
+pub struct PooledEndpoints {
+    pub primary: Endpoint,
+    pub replica: Option<Endpoint>,
 }
 
 /// The load's SQL transport. Cheap to share (`Arc`).
@@ -367,6 +384,9 @@ pub struct Transport {
     replay: Option<watch::Receiver<u64>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     ryw_wait: Duration,
+    /// Named (cached, prepared once per connection) statements; off
+    /// through a pooler.
+    named: bool,
     pub recorder: Arc<Recorder>,
 }
 
@@ -400,8 +420,9 @@ impl Transport {
     /// Open both pools (all connections up front) and start the replay
     /// watcher.
     pub async fn connect(cfg: &TransportConfig) -> Result<Transport, TransportError> {
+        let pooled = cfg.pooled.as_ref();
         let primary = open_pool(
-            &cfg.primary,
+            pooled.map_or(&cfg.primary, |p| &p.primary),
             "primary",
             cfg.primary_pool,
             cfg.acquire_timeout,
@@ -409,7 +430,8 @@ impl Transport {
         .await?;
         let (replica, replay, watcher) = match &cfg.replica {
             Some(ep) => {
-                let pool = open_pool(ep, "replica", cfg.replica_pool, cfg.acquire_timeout).await?;
+                let via = pooled.and_then(|p| p.replica.as_ref()).unwrap_or(ep);
+                let pool = open_pool(via, "replica", cfg.replica_pool, cfg.acquire_timeout).await?;
                 let mut conn = PgConnection::connect_with(
                     &ep.connect_options()
                         .application_name("harness-replay-watch"),
@@ -463,6 +485,7 @@ impl Transport {
             replay,
             watcher,
             ryw_wait: cfg.ryw_wait,
+            named: pooled.is_none(),
             recorder: Arc::new(Recorder::default()),
         })
     }
@@ -549,8 +572,8 @@ impl Transport {
             Ok(mut conn) => {
                 let start = Instant::now();
                 let r = match who {
-                    Some(who) => execute_as(&mut conn, who, &q).await,
-                    None => execute(&mut conn, &q).await,
+                    Some(who) => execute_as(&mut conn, who, &q, self.named).await,
+                    None => execute(&mut conn, &q, self.named).await,
                 };
                 match r {
                     Ok(a) => {
@@ -664,8 +687,9 @@ fn holds(rows: &[PgRow], expect: &Option<(usize, Value)>) -> Option<bool> {
 }
 
 /// The statement alone (autocommit).
-async fn execute(conn: &mut PgConnection, q: &Query) -> Result<Answer, sqlx::Error> {
+async fn execute(conn: &mut PgConnection, q: &Query, named: bool) -> Result<Answer, sqlx::Error> {
     let rows = bind::all(sqlx::query(q.sql), &q.params)
+        .persistent(named)
         .fetch_all(&mut *conn)
         .await?;
     Ok(Answer {
@@ -681,6 +705,7 @@ async fn execute(conn: &mut PgConnection, q: &Query) -> Result<Answer, sqlx::Err
 async fn begin<'c>(
     conn: &'c mut PgConnection,
     who: &Context,
+    named: bool,
 ) -> Result<Transaction<'c, Postgres>, sqlx::Error> {
     if let Some(sql) = &who.begin_sql {
         return conn.begin_with(sqlx::AssertSqlSafe(sql.to_string())).await;
@@ -690,6 +715,7 @@ async fn begin<'c>(
         sqlx::query("select set_config($1, $2, true)")
             .bind(name)
             .bind(value)
+            .persistent(named)
             .execute(&mut *tx)
             .await?;
     }
@@ -702,18 +728,21 @@ async fn execute_as(
     conn: &mut PgConnection,
     who: &Context,
     q: &Query,
+    named: bool,
 ) -> Result<Answer, sqlx::Error> {
-    let mut tx = begin(conn, who).await?;
+    let mut tx = begin(conn, who, named).await?;
     let write = q.route == Route::Write;
     // A write's answer is only read when the workload uses what it
     // returned; otherwise its affected-row count is all that is needed.
     let (rows, values, seen) = if write && q.keep.is_empty() && q.expect.is_none() {
         let r = bind::all(sqlx::query(q.sql), &q.params)
+            .persistent(named)
             .execute(&mut *tx)
             .await?;
         (r.rows_affected(), Vec::new(), None)
     } else {
         let rows = bind::all(sqlx::query(q.sql), &q.params)
+            .persistent(named)
             .fetch_all(&mut *tx)
             .await?;
         (
@@ -723,14 +752,20 @@ async fn execute_as(
         )
     };
     tx.commit().await?;
-    let lsn = if write {
-        Some(
-            sqlx::query_scalar::<_, String>("select pg_current_wal_insert_lsn()::text")
+    const LSN: &str = "select pg_current_wal_insert_lsn()::text";
+    let lsn = match (write, named) {
+        (false, _) => None,
+        (true, true) => Some(
+            sqlx::query_scalar::<_, String>(LSN)
                 .fetch_one(&mut *conn)
                 .await?,
-        )
-    } else {
-        None
+        ),
+        // Outside a transaction through a pooler: one simple query, so
+        // nothing depends on which server connection answers.
+        (true, false) => {
+            use sqlx::Row;
+            Some(sqlx::raw_sql(LSN).fetch_one(&mut *conn).await?.try_get(0)?)
+        }
     };
     Ok(Answer {
         rows,

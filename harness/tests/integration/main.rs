@@ -12,6 +12,7 @@
 //! - `report`: `harness report compare` flags an injected regression, not a rerun, refuses other environments; `report index`.
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
 //! - `rls_price`: what RLS costs a query: the lost index, its operator, the fix, shown causal.
+//! - `pooler`: through PgBouncer in transaction mode, a session `SET` of the tenant reaches another client and the transport's transaction-local context does not; named statements collide; `up --pooler` URLs and SIGINT; a load through it passes its gates.
 //! - `prove`: `prove-rls` holds on the ledger and the portal, finds each flawed ledger variant with a minimal counterexample, exit codes.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
 //! - `rls_audit`: audit-rls on standalone schemas: each tenancy model (setting, JWT claims, membership) correct and flawed, restrictive bounding, every check shown failing; the CLI with flags only.
@@ -22,6 +23,7 @@ mod docs;
 mod engine;
 mod load;
 mod migrate;
+mod pooler;
 mod prove;
 mod report;
 mod rls;

@@ -203,11 +203,14 @@ pub fn build_local_image(tag: &str, pg_major: u32) -> Result<(), ClusterError> {
         .tempdir()?;
     let rootfs = work.path().join("rootfs");
     let t0 = Instant::now();
-    eprintln!("image: debootstrap {suite} from {mirror} (postgresql-{pg_major}, gosu) ...");
+    eprintln!(
+        "image: debootstrap {suite} from {mirror} (postgresql-{pg_major}, pgbouncer, gosu) ..."
+    );
+    // pgbouncer: the `--pooler pgbouncer` containers run this same image.
     let status = Command::new("debootstrap")
         .args([
             "--variant=minbase",
-            &format!("--include=postgresql-{pg_major},gosu,ca-certificates"),
+            &format!("--include=postgresql-{pg_major},pgbouncer,gosu,ca-certificates"),
             &suite,
         ])
         .arg(&rootfs)

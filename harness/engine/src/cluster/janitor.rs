@@ -56,6 +56,8 @@ fn sweep_dirs(tmp: &Path) {
         if pid_alive(pid) || !e.path().is_dir() {
             continue;
         }
+        // Poolers first: they forward to the servers stopped next.
+        super::pooler::sweep_orphans(&e.path());
         for server in ["replica", "primary"] {
             let pidfile = e.path().join(server).join("postmaster.pid");
             if let Some(pm) = std::fs::read_to_string(&pidfile)
