@@ -84,11 +84,18 @@ pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
 
 pub async fn image(args: ImageArgs) -> anyhow::Result<i32> {
     if !args.force && image::docker_answers() && image::image_present(&args.tag) {
+        if image::image_current(&args.tag) {
+            eprintln!(
+                "harness: image {} is present (use --force to rebuild)",
+                args.tag
+            );
+            return Ok(exit_codes::OK);
+        }
         eprintln!(
-            "harness: image {} is present (use --force to rebuild)",
-            args.tag
+            "harness: image {} lacks some of {}; rebuilding",
+            args.tag,
+            image::LOCAL_IMAGE_CONTENTS
         );
-        return Ok(exit_codes::OK);
     }
     let tag = args.tag.clone();
     tokio::task::spawn_blocking(move || image::build_local_image(&tag, args.pg_major)).await??;

@@ -33,18 +33,18 @@ fn portal() -> (String, String) {
     (app.toml.tenant.setting, app.toml.roles.app)
 }
 
-/// A native cluster whose PgBouncer keeps one server connection per
-/// database and role: every client of the app role shares it.
-async fn cluster_with_one_server_connection() -> Cluster {
+/// A cluster whose PgBouncer keeps one server connection per database and
+/// role: every client of the app role shares it.
+async fn cluster_with_one_server_connection(backend: BackendKind) -> Cluster {
     Cluster::start(&ClusterConfig {
-        backend: BackendKind::Native,
+        backend,
         durability: Durability::Fast,
         pooler: PoolerKind::Pgbouncer,
         pooler_pool_size: 1,
         ..Default::default()
     })
     .await
-    .expect("native cluster with PgBouncer")
+    .unwrap_or_else(|e| panic!("{} cluster with PgBouncer: {e}", backend.as_str()))
 }
 
 /// The portal's schema in database `name` with two tenants' projects,
@@ -171,8 +171,26 @@ async fn no_leak_to_next_client(
 /// unnamed ones do not (why the transport sends unnamed statements).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_set_leaks_through_pgbouncer_and_transaction_local_context_does_not() {
+    pitfall_through_pgbouncer(BackendKind::Native).await;
+}
+
+/// The same through the docker backend's PgBouncer containers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_session_set_leaks_through_pgbouncer_and_transaction_local_context_does_not() {
+    if !crate::support::docker_or_skip("docker pooler") {
+        return;
+    }
+    let image = harness::cluster::image::pick_image().unwrap().unwrap();
+    assert!(
+        harness::cluster::image::image_current(&image),
+        "the image {image} does not carry pgbouncer: run `harness image` (it rebuilds an image built before pgbouncer was added), or set HARNESS_IMAGE to one that does"
+    );
+    pitfall_through_pgbouncer(BackendKind::Docker).await;
+}
+
+async fn pitfall_through_pgbouncer(backend: BackendKind) {
     let (setting, app_role) = portal();
-    let c = cluster_with_one_server_connection().await;
+    let c = cluster_with_one_server_connection(backend).await;
     assert!(
         c.info()
             .pooler

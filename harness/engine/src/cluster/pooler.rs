@@ -273,9 +273,22 @@ impl PgBouncer {
                 .map_err(|e| {
                     ClusterError::Docker(format!("starting the {server}'s PgBouncer container: {e}"))
                 })?;
-            let pooled =
-                super::docker::endpoint(&started, ep.password.as_deref().unwrap_or("")).await?;
             let id = started.id().to_string();
+            // A container that exited at once (no pgbouncer in the image)
+            // publishes no port: say why rather than that.
+            let pooled =
+                match super::docker::endpoint(&started, ep.password.as_deref().unwrap_or("")).await
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        return Err(container_exited(&id, image)
+                            .map(|why| ClusterError::Command {
+                                what: "PgBouncer".into(),
+                                detail: why,
+                            })
+                            .unwrap_or(e))
+                    }
+                };
             me.instances.push(Instance::Docker(Some(started)));
             let pooled = Endpoint {
                 user: ep.user.clone(),
@@ -595,7 +608,15 @@ fn container_exited(id: &str, image: &str) -> Option<String> {
     if running {
         return None;
     }
-    let logs = super::image::docker_cli(&["logs", "--tail", "5", id]).unwrap_or_default();
+    // `docker logs` writes the container's stderr to its own stderr,
+    // which docker_cli does not return: ask for the exit code instead.
+    let code = super::image::docker_cli(&["inspect", "--format", "{{.State.ExitCode}}", id])
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
+    let logs = match code.as_str() {
+        "127" => "exit 127: no pgbouncer in the image".to_string(),
+        c => format!("exit {c}; see `docker logs {id}`"),
+    };
     Some(format!(
         "the PgBouncer container stopped: {}\n  hint: the image {image} must carry the `pgbouncer` package; the official postgres image does not. Build the local one (`harness image --force`) and pass --image {}, or use --backend native",
         logs.trim(),
