@@ -152,7 +152,8 @@ enum Instance {
         name: &'static str,
         child: Option<Child>,
     },
-    Docker(Option<ContainerAsync<GenericImage>>),
+    // Boxed: a container handle is hundreds of bytes, a child a few dozen.
+    Docker(Box<ContainerAsync<GenericImage>>),
 }
 
 /// The running PgBouncer instances and the endpoints clients use.
@@ -289,7 +290,7 @@ impl PgBouncer {
                             .unwrap_or(e))
                     }
                 };
-            me.instances.push(Instance::Docker(Some(started)));
+            me.instances.push(Instance::Docker(Box::new(started)));
             let pooled = Endpoint {
                 user: ep.user.clone(),
                 database: ep.database.clone(),
@@ -395,11 +396,10 @@ impl PgBouncer {
                         reap(c).await;
                     }
                 }
-                Instance::Docker(Some(c)) => c
+                Instance::Docker(c) => c
                     .rm()
                     .await
                     .map_err(|e| ClusterError::Docker(format!("removing a PgBouncer: {e}")))?,
-                Instance::Docker(None) => {}
             }
         }
         Ok(())
