@@ -789,11 +789,13 @@ fn auto_pick(cfg: &ClusterConfig) -> Result<BackendKind, ClusterError> {
     }
     let docker = image::docker_answers();
     if docker {
-        let have_image = match &cfg.image {
-            Some(i) => image::image_present(i),
-            None => image::pick_image().ok().flatten().is_some(),
+        let picked = match &cfg.image {
+            Some(i) => image::image_present(i).then(|| i.clone()),
+            None => image::pick_image().ok().flatten(),
         };
-        if have_image {
+        // A pooler needs an image that carries it; else native can serve.
+        let fits = |i: &String| cfg.pooler == pooler::PoolerKind::None || image::image_current(i);
+        if picked.as_ref().is_some_and(fits) {
             return Ok(BackendKind::Docker);
         }
     }

@@ -376,11 +376,41 @@ impl PgBouncer {
         Ok((xacts, queries))
     }
 
+    /// CPU seconds the native instances used so far (user + system, from
+    /// `/proc`); None on docker. PgBouncer is one process per instance, so
+    /// this says how close it came to one core.
+    pub fn cpu_secs(&self) -> Option<f64> {
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        let mut total = 0.0;
+        let mut any = false;
+        for i in &self.instances {
+            let Instance::Native { child: Some(c), .. } = i else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", c.id())).ok()?;
+            // Fields after "pid (comm) ": state is the 1st, utime the 12th.
+            let rest = stat.rsplit_once(") ")?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let (u, s) = (
+                f.get(11)?.parse::<f64>().ok()?,
+                f.get(12)?.parse::<f64>().ok()?,
+            );
+            total += (u + s) / ticks;
+            any = true;
+        }
+        any.then_some(total)
+    }
+
     /// [`Self::served`] as a line for a run's notes.
     pub async fn served_note(&self, database: &str) -> String {
+        let cpu = self
+            .cpu_secs()
+            .map(|c| format!("; its processes used {c:.1} s of CPU in all"))
+            .unwrap_or_default();
         match self.served(database).await {
             Ok((x, q)) => format!(
-                "PgBouncer served {x} transactions ({q} queries) on database {database} (SHOW STATS, primary and replica instances)"
+                "PgBouncer served {x} transactions ({q} queries) on database {database} (SHOW STATS, primary and replica instances){cpu}"
             ),
             Err(e) => format!("PgBouncer's SHOW STATS could not be read: {e}"),
         }
