@@ -11,6 +11,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have sqlite3 || need_apt+=(sqlite3)
 have debootstrap || need_apt+=(debootstrap)
 have pgloader || need_apt+=(pgloader)
+# PgBouncer, the transaction-mode pooler of `--pooler pgbouncer` (docs/pooling.md).
+[ -x /usr/sbin/pgbouncer ] || need_apt+=(pgbouncer)
 [ -x /usr/bin/time ] || need_apt+=(time)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
@@ -25,6 +27,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
         pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
             pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
         done
+    fi
+    # Same for the package's own PgBouncer: the harness starts its own.
+    if [ -x /etc/init.d/pgbouncer ]; then
+        /etc/init.d/pgbouncer stop >/dev/null 2>&1 || true
     fi
 fi
 # The native backend runs PostgreSQL as this account when we are root.

@@ -314,7 +314,14 @@ pub async fn load(args: LoadArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
         // Checked before a server starts.
         let mut cfg = args.load.resolve(file)?;
         target(&args.load, &mut cfg, file)?;
-        fault_options(&args, file, &mut cfg, Durability::Realistic)?;
+        let faults = fault_options(&args, file, &mut cfg, Durability::Realistic)?;
+        let pooled = args.cluster.resolve(file)?.pooler != crate::cluster::pooler::PoolerKind::None;
+        if pooled && !faults.faults.is_empty() {
+            return Err(BadInput(
+                "--fault with --pooler: fault runs go straight to the servers (nothing repoints PgBouncer after a promotion yet); drop one of the two".into(),
+            )
+            .into());
+        }
     }
     let mut cluster = start_cluster(&args.cluster, file).await?;
     let root = args
@@ -386,6 +393,11 @@ pub async fn run_load_with(
     let mut results = load::run(&session, cfg, Some(&dir)).await?;
     if let Some(s) = shard {
         s.save(&dir, &session, &results)?;
+    }
+    if let Some(p) = cluster.pooler() {
+        let note = p.served_note(&session.database).await;
+        eprintln!("harness: {note}");
+        results.notes.push(note);
     }
     if !cfg.skip_rls_price {
         eprintln!("harness: measuring what row-level security costs each named query");

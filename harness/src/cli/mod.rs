@@ -21,6 +21,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cluster::pooler::PoolerKind;
 use crate::cluster::{BackendKind, ClusterConfig, ClusterError, Durability};
 use crate::config::{ConfigError, HarnessConfig};
 use crate::exit_codes;
@@ -97,6 +98,9 @@ pub struct ClusterArgs {
     /// external: the database may be written and dropped.
     #[arg(long)]
     pub disposable: bool,
+    /// Run a pooler in front of the servers: pgbouncer (transaction mode; docs/pooling.md).
+    #[arg(long, value_enum, env = "HARNESS_POOLER")]
+    pub pooler: Option<PoolerKind>,
 }
 
 impl ClusterArgs {
@@ -122,6 +126,9 @@ impl ClusterArgs {
             c.replica_url = self.replica_url.clone();
         }
         c.disposable |= self.disposable;
+        if let Some(p) = self.pooler {
+            c.pooler = p;
+        }
         Ok(c)
     }
 }

@@ -56,8 +56,24 @@ pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
             )
         })
         .and_then(|_| writeln!(out, "export HARNESS_REPLICA_URL='{replica}'"))
+        .and_then(|_| match cluster.pooled_primary() {
+            None => Ok(()),
+            Some(p) => {
+                let r = cluster
+                    .pooled_replica()
+                    .map(|r| r.url())
+                    .unwrap_or_default();
+                writeln!(out, "pooled primary: {}", p.url())
+                    .and_then(|_| writeln!(out, "pooled replica: {r}"))
+                    .and_then(|_| writeln!(out, "export HARNESS_POOLED_PRIMARY_URL='{}'", p.url()))
+                    .and_then(|_| writeln!(out, "export HARNESS_POOLED_REPLICA_URL='{r}'"))
+            }
+        })
         .and_then(|_| out.flush());
     drop(out);
+    if cluster.pooled_primary().is_some() {
+        eprintln!("harness: the pooled URLs are PgBouncer in transaction mode: no named prepared statements through them (docs/pooling.md)");
+    }
     eprintln!("harness: running; Ctrl-C (or SIGTERM) stops and tears down");
     // Runs until the signal handler in `cancellable` drops this future; the
     // cluster's Drop then stops and removes everything.
@@ -68,11 +84,18 @@ pub async fn run(args: UpArgs, file: &HarnessConfig) -> anyhow::Result<i32> {
 
 pub async fn image(args: ImageArgs) -> anyhow::Result<i32> {
     if !args.force && image::docker_answers() && image::image_present(&args.tag) {
+        if image::image_current(&args.tag) {
+            eprintln!(
+                "harness: image {} is present (use --force to rebuild)",
+                args.tag
+            );
+            return Ok(exit_codes::OK);
+        }
         eprintln!(
-            "harness: image {} is present (use --force to rebuild)",
-            args.tag
+            "harness: image {} lacks some of {}; rebuilding",
+            args.tag,
+            image::LOCAL_IMAGE_CONTENTS
         );
-        return Ok(exit_codes::OK);
     }
     let tag = args.tag.clone();
     tokio::task::spawn_blocking(move || image::build_local_image(&tag, args.pg_major)).await??;

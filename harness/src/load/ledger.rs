@@ -92,10 +92,17 @@ impl Ledger {
 
     /// Inside a write transaction: insert the next id; it is neither
     /// acknowledged nor in doubt until the `COMMIT` answers.
-    pub async fn record(&self, tx: &mut Transaction<'_, Postgres>) -> Result<u64, sqlx::Error> {
+    /// `named`: whether the statement may be a named (cached) one; not
+    /// through a transaction-mode pooler ([`super::transport`]).
+    pub async fn record(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        named: bool,
+    ) -> Result<u64, sqlx::Error> {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         sqlx::query("insert into harness.ledger (id) values ($1)")
             .bind(id as i64)
+            .persistent(named)
             .execute(&mut **tx)
             .await?;
         Ok(id)

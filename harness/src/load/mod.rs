@@ -188,9 +188,29 @@ impl Session {
                 .await?;
         }
         let catalog_tenants = catalog.tenants.len();
+        // Through the cluster's pooler when it runs one: the same roles and
+        // database at the pooler's address (docs/pooling.md).
+        let pooled = cluster
+            .pooled_primary()
+            .map(|p| transport::PooledEndpoints {
+                primary: Endpoint {
+                    host: p.host.clone(),
+                    port: p.port,
+                    ..app.clone()
+                },
+                replica: cluster
+                    .pooled_replica()
+                    .zip(reader.as_ref())
+                    .map(|(p, r)| Endpoint {
+                        host: p.host.clone(),
+                        port: p.port,
+                        ..r.clone()
+                    }),
+            });
         let t = transport::Transport::connect(&transport::TransportConfig {
             primary: app,
             replica: reader,
+            pooled,
             primary_pool: cfg.primary_pool,
             replica_pool: cfg.replica_pool,
             acquire_timeout: Duration::from_millis(cfg.acquire_timeout_ms),
@@ -204,6 +224,11 @@ impl Session {
             catalog: Arc::new(catalog),
         });
         let mut notes = Vec::new();
+        if let Some(p) = &cluster.info().pooler {
+            notes.push(format!(
+                "the load's pools went through PgBouncer ({p}), unnamed statements; the sampler and control connections went direct"
+            ));
+        }
         if replica.is_none() {
             notes.push(
                 "no replica: every read went to the primary and the lag gate was skipped".into(),

@@ -190,6 +190,7 @@ pub async fn compare(
         Transport::connect(&TransportConfig {
             primary: ep,
             replica: None,
+            pooled: None,
             primary_pool: connections,
             replica_pool: 1,
             acquire_timeout: Duration::from_secs(30),

@@ -39,6 +39,13 @@
 //! - **The write ledger** ([`super::ledger`]), when a run has one: every
 //!   write transaction also inserts a ledger id, acknowledged once `COMMIT`
 //!   returned.
+//! - **Through a transaction-mode pooler** ([`TransportConfig::pooled`],
+//!   PgBouncer 1.18): the pools connect to the pooler and every statement is
+//!   unnamed (`persistent(false)`), since a named one made on one server
+//!   connection is not on the next; the statements all run inside
+//!   `BEGIN .. COMMIT`, where the server connection stays the client's, and
+//!   the one query after a commit (the WAL position) is a simple query. The
+//!   replay watcher stays on the direct replica. docs/pooling.md.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -364,6 +371,9 @@ pub fn parse_lsn(s: &str) -> Option<u64> {
 pub struct TransportConfig {
     pub primary: Endpoint,
     pub replica: Option<Endpoint>,
+    /// A transaction-mode pooler in front of `primary` and `replica`: the
+    /// pools open there instead, with unnamed statements.
+    pub pooled: Option<PooledEndpoints>,
     pub primary_pool: u32,
     pub replica_pool: u32,
     pub acquire_timeout: Duration,
@@ -407,6 +417,13 @@ fn mark(state: &AtomicU8, from: u8, to: u8, pool: &ConnPool) {
     }
 }
 
+/// The same servers through a pooler (same roles and database).
+#[derive(Debug, Clone)]
+pub struct PooledEndpoints {
+    pub primary: Endpoint,
+    pub replica: Option<Endpoint>,
+}
+
 /// The load's SQL transport. Cheap to share (`Arc`).
 pub struct Transport {
     /// Swapped once, by a promotion ([`Transport::fail_over`]).
@@ -415,6 +432,9 @@ pub struct Transport {
     replay: Option<watch::Receiver<u64>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     ryw_wait: Duration,
+    /// Named (cached, prepared once per connection) statements; off
+    /// through a pooler.
+    named: bool,
     pub recorder: Arc<Recorder>,
     replica_state: Arc<AtomicU8>,
     cfg: TransportConfig,
@@ -450,8 +470,9 @@ impl Transport {
     /// Open both pools (all connections up front) and start the replay
     /// watcher.
     pub async fn connect(cfg: &TransportConfig) -> Result<Transport, TransportError> {
+        let pooled = cfg.pooled.as_ref();
         let primary = open_pool(
-            &cfg.primary,
+            pooled.map_or(&cfg.primary, |p| &p.primary),
             "primary",
             cfg.primary_pool,
             cfg.acquire_timeout,
@@ -460,7 +481,8 @@ impl Transport {
         let replica_state = Arc::new(AtomicU8::new(REPLICA_UP));
         let (replica, replay, watcher) = match &cfg.replica {
             Some(ep) => {
-                let pool = open_pool(ep, "replica", cfg.replica_pool, cfg.acquire_timeout).await?;
+                let via = pooled.and_then(|p| p.replica.as_ref()).unwrap_or(ep);
+                let pool = open_pool(via, "replica", cfg.replica_pool, cfg.acquire_timeout).await?;
                 let watch_opts = ep
                     .connect_options()
                     .application_name("harness-replay-watch");
@@ -535,6 +557,7 @@ impl Transport {
             replay,
             watcher,
             ryw_wait: cfg.ryw_wait,
+            named: pooled.is_none(),
             recorder: Arc::new(Recorder::default()),
             replica_state,
             cfg: cfg.clone(),
@@ -668,8 +691,10 @@ impl Transport {
             Ok(mut conn) => {
                 let start = Instant::now();
                 let r = match who {
-                    Some(who) => execute_as(&mut conn, who, &q, self.ledger.get()).await,
-                    None => execute(&mut conn, &q).await,
+                    Some(who) => {
+                        execute_as(&mut conn, who, &q, self.ledger.get(), self.named).await
+                    }
+                    None => execute(&mut conn, &q, self.named).await,
                 };
                 match r {
                     Ok(a) => {
@@ -794,8 +819,9 @@ fn holds(rows: &[PgRow], expect: &Option<(usize, Value)>) -> Option<bool> {
 }
 
 /// The statement alone (autocommit).
-async fn execute(conn: &mut PgConnection, q: &Query) -> Result<Answer, sqlx::Error> {
+async fn execute(conn: &mut PgConnection, q: &Query, named: bool) -> Result<Answer, sqlx::Error> {
     let rows = bind::all(sqlx::query(q.sql), &q.params)
+        .persistent(named)
         .fetch_all(&mut *conn)
         .await?;
     Ok(Answer {
@@ -811,6 +837,7 @@ async fn execute(conn: &mut PgConnection, q: &Query) -> Result<Answer, sqlx::Err
 async fn begin<'c>(
     conn: &'c mut PgConnection,
     who: &Context,
+    named: bool,
 ) -> Result<Transaction<'c, Postgres>, sqlx::Error> {
     if let Some(sql) = &who.begin_sql {
         return conn.begin_with(sqlx::AssertSqlSafe(sql.to_string())).await;
@@ -820,6 +847,7 @@ async fn begin<'c>(
         sqlx::query("select set_config($1, $2, true)")
             .bind(name)
             .bind(value)
+            .persistent(named)
             .execute(&mut *tx)
             .await?;
     }
@@ -833,18 +861,21 @@ async fn execute_as(
     who: &Context,
     q: &Query,
     ledger: Option<&Arc<super::ledger::Ledger>>,
+    named: bool,
 ) -> Result<Answer, sqlx::Error> {
-    let mut tx = begin(conn, who).await?;
+    let mut tx = begin(conn, who, named).await?;
     let write = q.route == Route::Write;
     // A write's answer is only read when the workload uses what it
     // returned; otherwise its affected-row count is all that is needed.
     let (rows, values, seen) = if write && q.keep.is_empty() && q.expect.is_none() {
         let r = bind::all(sqlx::query(q.sql), &q.params)
+            .persistent(named)
             .execute(&mut *tx)
             .await?;
         (r.rows_affected(), Vec::new(), None)
     } else {
         let rows = bind::all(sqlx::query(q.sql), &q.params)
+            .persistent(named)
             .fetch_all(&mut *tx)
             .await?;
         (
@@ -855,7 +886,7 @@ async fn execute_as(
     };
     // The ledger row commits with the write, or not at all.
     let entry = match ledger.filter(|_| write) {
-        Some(l) => Some((l, l.record(&mut tx).await?)),
+        Some(l) => Some((l, l.record(&mut tx, named).await?)),
         None => None,
     };
     if let Err(e) = tx.commit().await {
@@ -869,13 +900,23 @@ async fn execute_as(
     }
     // The write is done whatever follows: a lost connection here costs the
     // read-your-own-write tracking of this write, not the write.
-    let lsn = if write {
-        sqlx::query_scalar::<_, String>("select pg_current_wal_insert_lsn()::text")
+    const LSN: &str = "select pg_current_wal_insert_lsn()::text";
+    let lsn = match (write, named) {
+        (false, _) => None,
+        (true, true) => sqlx::query_scalar::<_, String>(LSN)
             .fetch_one(&mut *conn)
             .await
-            .ok()
-    } else {
-        None
+            .ok(),
+        // Outside a transaction through a pooler: one simple query, so
+        // nothing depends on which server connection answers.
+        (true, false) => {
+            use sqlx::Row;
+            sqlx::raw_sql(LSN)
+                .fetch_one(&mut *conn)
+                .await
+                .ok()
+                .and_then(|r| r.try_get(0).ok())
+        }
     };
     Ok(Answer {
         rows,

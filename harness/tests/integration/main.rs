@@ -14,6 +14,7 @@
 //! - `load`: CI smoke (1,000 goose users through the gates), a gate failed on purpose, open vs closed model under a stall.
 //! - `shard`: four `load --shard I/4` processes on one cluster merged to the percentiles of all their values; a saturated shard, a failed merged gate; deploy/'s Job and compose files parsed by the binary.
 //! - `rls_price`: what RLS costs a query: the lost index, its operator, the fix, shown causal.
+//! - `pooler`: through PgBouncer in transaction mode, a session `SET` of the tenant reaches another client and the transport's transaction-local context does not; named statements collide; `up --pooler` URLs and SIGINT; a load through it passes its gates.
 //! - `prove`: `prove-rls` holds on the ledger and the portal, finds each flawed ledger variant with a minimal counterexample, exit codes.
 //! - `rls`: the isolation property (primary and replica), one test per pitfall of docs/rls.md against a flawed variant, audit-rls.
 //! - `tls`: a load through `--primary-url ...?sslmode=verify-full&sslrootcert=...` to a TLS-only server (pg_stat_ssl), wrong CA and no-TLS server fail with exit 3 and what to change, psql gets the same parameters.
@@ -27,6 +28,7 @@ mod fault;
 mod interrupt;
 mod load;
 mod migrate;
+mod pooler;
 mod prove;
 mod report;
 mod rls;

@@ -35,6 +35,9 @@ pub struct DockerCluster {
     /// The servers' data directories, bind-mounted (see [`DATA`]); dropped
     /// after the containers, and swept by the janitor if this process dies.
     run_dir: Option<tempfile::TempDir>,
+    /// The run's tag: its network's name, and its containers' names are
+    /// `<tag>-primary` and `<tag>-replica` ([`super::pooler`] reaches them so).
+    pub(crate) tag: String,
 }
 
 /// Where PostgreSQL keeps its data inside the containers. Both data
@@ -47,7 +50,7 @@ pub struct DockerCluster {
 /// image's `VOLUME` would be.
 const DATA: &str = "/var/lib/postgresql/data";
 
-fn split_image(image: &str) -> (String, String) {
+pub(crate) fn split_image(image: &str) -> (String, String) {
     match image.rsplit_once(':') {
         Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
         _ => (image.to_string(), "latest".to_string()),
@@ -118,6 +121,7 @@ impl DockerCluster {
             primary_c: Some(primary_c),
             replica_c: None,
             run_dir: Some(run_dir),
+            tag: tag.clone(),
         };
         super::wait_accepting(&me.primary, timeout).await?;
 
@@ -244,7 +248,7 @@ async fn stop_container(
 /// proves the route (the container's kernel answered) even before the
 /// server listens; a timeout or "unreachable" means no route (Docker
 /// Desktop, a remote engine), and the published port is used.
-async fn endpoint(
+pub(crate) async fn endpoint(
     c: &ContainerAsync<GenericImage>,
     password: &str,
 ) -> Result<Endpoint, ClusterError> {

@@ -25,6 +25,12 @@ pub const OFFICIAL_IMAGE: &str = "postgres:15";
 pub const LOCAL_IMAGE: &str = "harness/postgres:15-bookworm";
 pub const PULL_HINT: &str = "(no registry answered for postgres:15)";
 
+/// What the locally built image carries, as a label on it: `harness image`
+/// rebuilds an image whose label differs (one built before `pgbouncer` was
+/// added cannot run `--pooler pgbouncer`).
+pub const LOCAL_IMAGE_CONTENTS: &str = "postgresql,pgbouncer,gosu";
+const CONTENTS_LABEL: &str = "harness.image.contents";
+
 const ENTRYPOINT: &str = include_str!("../../../assets/docker-entrypoint.sh");
 
 /// Run `docker ARGS`, returning stdout, or an error with its stderr.
@@ -80,6 +86,19 @@ pub fn docker_answers() -> bool {
 
 pub fn image_present(image: &str) -> bool {
     docker_cli(&["image", "inspect", "--format", "{{.Id}}", image]).is_ok()
+}
+
+/// Whether `image` is a locally built image with today's contents
+/// ([`LOCAL_IMAGE_CONTENTS`]).
+pub fn image_current(image: &str) -> bool {
+    docker_cli(&[
+        "image",
+        "inspect",
+        "--format",
+        &format!("{{{{index .Config.Labels \"{CONTENTS_LABEL}\"}}}}"),
+        image,
+    ])
+    .is_ok_and(|l| l.trim() == LOCAL_IMAGE_CONTENTS)
 }
 
 /// The image to use when none was given: the official one if present or
@@ -203,11 +222,14 @@ pub fn build_local_image(tag: &str, pg_major: u32) -> Result<(), ClusterError> {
         .tempdir()?;
     let rootfs = work.path().join("rootfs");
     let t0 = Instant::now();
-    eprintln!("image: debootstrap {suite} from {mirror} (postgresql-{pg_major}, gosu) ...");
+    eprintln!(
+        "image: debootstrap {suite} from {mirror} (postgresql-{pg_major}, pgbouncer, gosu) ..."
+    );
+    // pgbouncer: the `--pooler pgbouncer` containers run this same image.
     let status = Command::new("debootstrap")
         .args([
             "--variant=minbase",
-            &format!("--include=postgresql-{pg_major},gosu,ca-certificates"),
+            &format!("--include=postgresql-{pg_major},pgbouncer,gosu,ca-certificates"),
             &suite,
         ])
         .arg(&rootfs)
@@ -235,6 +257,7 @@ pub fn build_local_image(tag: &str, pg_major: u32) -> Result<(), ClusterError> {
         "ENTRYPOINT [\"docker-entrypoint.sh\"]".into(),
         "CMD [\"postgres\"]".into(),
         "EXPOSE 5432".into(),
+        format!("LABEL {CONTENTS_LABEL}={LOCAL_IMAGE_CONTENTS}"),
     ];
     eprintln!("image: importing into docker as {tag}");
     let mut tar = Command::new("tar")

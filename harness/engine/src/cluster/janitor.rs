@@ -3,8 +3,8 @@
 //!
 //! Every run directory, container and network the cluster layer makes is
 //! named or labelled with its owner's pid. At each cluster start the janitor
-//! looks for those whose owner is gone, stops their servers and removes
-//! them: the same job testcontainers' Ryuk does in other languages, without
+//! looks for those whose owner is gone, stops their servers (and their
+//! PgBouncer instances, [`super::pooler`]) and removes them: the same job testcontainers' Ryuk does in other languages, without
 //! a sidecar container (no registry here to pull one from).
 
 use std::path::Path;
@@ -85,6 +85,8 @@ fn sweep_dirs(tmp: &Path) {
         if pid_alive(pid) || !e.path().is_dir() {
             continue;
         }
+        // Poolers first: they forward to the servers stopped next.
+        super::pooler::sweep_orphans(&e.path());
         for server in ["replica", "primary"] {
             let pidfile = e.path().join(server).join("postmaster.pid");
             if let Some(pm) = std::fs::read_to_string(&pidfile)

@@ -24,6 +24,10 @@
 //! their fault controls differ in shape (a process, a container, nothing), and
 //! async trait objects would cost boxing on every call for no gain.
 //!
+//! A pooler ([`pooler`]: PgBouncer in transaction mode) may run in front of
+//! the servers (`pooler = "pgbouncer"`); it starts after the servers, stops
+//! before them, and its endpoints sit next to the direct ones.
+//!
 //! Lag, replay waits and the SQL-level faults (pause, resume, promote) are the
 //! same on every backend and live here; only process-level faults (stop, kill,
 //! restart) are per backend.
@@ -33,6 +37,7 @@ pub mod external;
 pub mod image;
 pub mod janitor;
 pub mod native;
+pub mod pooler;
 pub mod url;
 
 use std::collections::BTreeMap;
@@ -151,6 +156,14 @@ pub struct ClusterConfig {
     pub settings: BTreeMap<String, String>,
     /// Seconds to wait for a server to accept connections.
     pub start_timeout_secs: u64,
+    /// A pooler in front of the servers (`pgbouncer`: transaction mode,
+    /// one instance per server; docs/pooling.md).
+    pub pooler: pooler::PoolerKind,
+    /// PgBouncer's `default_pool_size`: server connections per database
+    /// and role.
+    pub pooler_pool_size: u32,
+    /// PgBouncer's `max_client_conn`, per instance.
+    pub pooler_max_clients: u32,
 }
 
 impl Default for ClusterConfig {
@@ -165,6 +178,9 @@ impl Default for ClusterConfig {
             disposable: false,
             settings: BTreeMap::new(),
             start_timeout_secs: 60,
+            pooler: pooler::PoolerKind::None,
+            pooler_pool_size: pooler::DEFAULT_POOL_SIZE,
+            pooler_max_clients: pooler::DEFAULT_MAX_CLIENTS,
         }
     }
 }
@@ -264,6 +280,10 @@ pub struct ClusterInfo {
     pub has_replica: bool,
     pub settings: BTreeMap<String, String>,
     pub started_in_ms: u128,
+    /// The pooler in front of the servers, described (version, mode,
+    /// limits); also under `pooler` in `settings`, so reports show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooler: Option<String>,
 }
 
 /// Replication lag at one instant.
@@ -349,6 +369,9 @@ pub struct Cluster {
     info: ClusterInfo,
     primary: Endpoint,
     replica: Option<Endpoint>,
+    // Before `backend`: fields drop in order, so the pooler stops before
+    // the servers it forwards to.
+    pooler: Option<pooler::PgBouncer>,
     backend: Backend,
     /// The replica was promoted ([`Cluster::fail_over`]): `primary` is the
     /// former replica, and there is no replica any more.
@@ -401,9 +424,11 @@ impl Cluster {
                 has_replica: replica.is_some(),
                 settings: BTreeMap::new(),
                 started_in_ms: 0,
+                pooler: None,
             },
             primary,
             replica,
+            pooler: None,
             backend,
             promoted: false,
         };
@@ -415,6 +440,9 @@ impl Cluster {
             cluster.enable_sync_apply().await?;
         }
         cluster.read_info().await?;
+        if cfg.pooler != pooler::PoolerKind::None {
+            cluster.start_pooler(cfg).await?;
+        }
         cluster.info.started_in_ms = t0.elapsed().as_millis();
         Ok(cluster)
     }
@@ -439,6 +467,62 @@ impl Cluster {
         })
     }
 
+    /// The pooler in front of the servers, when one runs.
+    pub fn pooler(&self) -> Option<&pooler::PgBouncer> {
+        self.pooler.as_ref()
+    }
+
+    /// The primary through the pooler, when one runs.
+    pub fn pooled_primary(&self) -> Option<&Endpoint> {
+        self.pooler.as_ref().map(|p| &p.primary)
+    }
+
+    /// The replica through the pooler, when one runs.
+    pub fn pooled_replica(&self) -> Option<&Endpoint> {
+        self.pooler.as_ref().and_then(|p| p.replica.as_ref())
+    }
+
+    async fn start_pooler(&mut self, cfg: &ClusterConfig) -> Result<(), ClusterError> {
+        let limits = pooler::Limits {
+            pool_size: cfg.pooler_pool_size.max(1),
+            max_clients: cfg.pooler_max_clients.max(1),
+        };
+        let timeout = Duration::from_secs(cfg.start_timeout_secs);
+        let p = match &self.backend {
+            Backend::Native(n) => {
+                let dir = n.run_dir().ok_or_else(|| {
+                    ClusterError::Config("the native cluster has no run directory".into())
+                })?;
+                let mut servers = vec![("primary", &self.primary)];
+                servers.extend(self.replica.as_ref().map(|r| ("replica", r)));
+                pooler::PgBouncer::start_native(dir, n.account(), &servers, limits, timeout)
+                    .await?
+            }
+            Backend::Docker(d) => {
+                let image = self.info.image.clone().unwrap_or_default();
+                let mut servers = vec![("primary", format!("{}-primary", d.tag), &self.primary)];
+                servers.extend(
+                    self.replica
+                        .as_ref()
+                        .map(|r| ("replica", format!("{}-replica", d.tag), r)),
+                );
+                pooler::PgBouncer::start_docker(&image, &d.tag, &servers, limits, timeout).await?
+            }
+            Backend::External => {
+                return Err(ClusterError::Config(
+                    "--pooler starts PgBouncer in front of servers the harness started (native or docker backend); for an external target, give your own PgBouncer's URLs as --primary-url/--replica-url".into(),
+                ))
+            }
+        };
+        let described = p.describe();
+        self.info
+            .settings
+            .insert("pooler".into(), format!("pgbouncer: {described}"));
+        self.info.pooler = Some(described);
+        self.pooler = Some(p);
+        Ok(())
+    }
+
     /// One line for humans: backend, version, durability.
     pub fn describe(&self) -> String {
         let mut s = format!(
@@ -449,6 +533,9 @@ impl Cluster {
         );
         if let Some(i) = &self.info.image {
             s.push_str(&format!(" image={i}"));
+        }
+        if let Some(p) = &self.pooler {
+            s.push_str(&format!(" pooler={} (transaction mode)", p.version));
         }
         s
     }
@@ -684,6 +771,9 @@ impl Cluster {
     /// Stop everything this cluster started. Dropping does the same; this
     /// form reports errors.
     pub async fn shutdown(mut self) -> Result<(), ClusterError> {
+        if let Some(p) = self.pooler.take() {
+            p.shutdown().await?;
+        }
         match std::mem::replace(&mut self.backend, Backend::External) {
             Backend::Native(n) => n.shutdown().await,
             Backend::Docker(d) => d.shutdown().await,
@@ -699,11 +789,13 @@ fn auto_pick(cfg: &ClusterConfig) -> Result<BackendKind, ClusterError> {
     }
     let docker = image::docker_answers();
     if docker {
-        let have_image = match &cfg.image {
-            Some(i) => image::image_present(i),
-            None => image::pick_image().ok().flatten().is_some(),
+        let picked = match &cfg.image {
+            Some(i) => image::image_present(i).then(|| i.clone()),
+            None => image::pick_image().ok().flatten(),
         };
-        if have_image {
+        // A pooler needs an image that carries it; else native can serve.
+        let fits = |i: &String| cfg.pooler == pooler::PoolerKind::None || image::image_current(i);
+        if picked.as_ref().is_some_and(fits) {
             return Ok(BackendKind::Docker);
         }
     }

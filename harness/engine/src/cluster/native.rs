@@ -211,18 +211,7 @@ impl NativeCluster {
             .env("LC_ALL", "C.UTF-8")
             .stdin(Stdio::null());
         if let Some((uid, gid, _)) = self.user {
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                c.pre_exec(move || {
-                    if libc::setgroups(0, std::ptr::null()) != 0
-                        || libc::setgid(gid) != 0
-                        || libc::setuid(uid) != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+            run_as(&mut c, uid, gid);
         }
         if let Some(d) = &self.run_dir {
             c.current_dir(d.path());
@@ -330,6 +319,16 @@ impl NativeCluster {
         Ok(())
     }
 
+    /// The run directory (data, sockets, logs) and the account servers run
+    /// as: where [`super::pooler`] puts its files and who runs it.
+    pub(crate) fn run_dir(&self) -> Option<&Path> {
+        self.run_dir.as_ref().map(|d| d.path())
+    }
+
+    pub(crate) fn account(&self) -> Option<(u32, u32)> {
+        self.user.as_ref().map(|(u, g, _)| (*u, *g))
+    }
+
     pub async fn stop_replica(&mut self, kill: bool) -> Result<(), ClusterError> {
         self.stop(1, kill).await
     }
@@ -374,6 +373,22 @@ impl Drop for NativeCluster {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+/// Make `cmd` drop root for `uid`:`gid` between fork and exec.
+pub(crate) fn run_as(cmd: &mut Command, uid: u32, gid: u32) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
