@@ -88,6 +88,23 @@ pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
     })
 }
 
+/// Make `cmd` run as `uid`/`gid` (PostgreSQL refuses root): shared with
+/// the archive's backup and restore tools ([`super::archive`]).
+pub(crate) fn run_as(cmd: &mut Command, uid: u32, gid: u32) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// One postmaster the harness started.
 struct Server {
     name: &'static str,
@@ -211,18 +228,7 @@ impl NativeCluster {
             .env("LC_ALL", "C.UTF-8")
             .stdin(Stdio::null());
         if let Some((uid, gid, _)) = self.user {
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                c.pre_exec(move || {
-                    if libc::setgroups(0, std::ptr::null()) != 0
-                        || libc::setgid(gid) != 0
-                        || libc::setuid(uid) != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+            run_as(&mut c, uid, gid);
         }
         if let Some(d) = &self.run_dir {
             c.current_dir(d.path());
