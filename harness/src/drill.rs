@@ -193,6 +193,15 @@ impl DrillError {
     }
 }
 
+/// A connection for the drill's own queries: digests of large tables are
+/// slow on purpose, so sqlx's slow-statement warnings are off.
+async fn connect(ep: &Endpoint) -> Result<PgConnection, DrillError> {
+    use sqlx::ConnectOptions;
+    PgConnection::connect_with(&ep.connect_options().disable_statement_logging())
+        .await
+        .map_err(sql(ep, "connect"))
+}
+
 fn sql<'a>(ep: &'a Endpoint, step: &'static str) -> impl FnOnce(sqlx::Error) -> DrillError + 'a {
     move |source| DrillError::Sql {
         database: ep.database.clone(),
@@ -231,9 +240,8 @@ pub async fn digests(
                coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::int8::numeric), 0)::text \
              from (select md5(r::text) as h from only {t} r) s"
         );
-        let (rows, hi, lo): (i64, String, String) = sqlx::query_as(AssertSqlSafe(q))
-            .fetch_one(&mut *c)
-            .await?;
+        let (rows, hi, lo): (i64, String, String) =
+            sqlx::query_as(AssertSqlSafe(q)).fetch_one(&mut *c).await?;
         out.push(TableDigest {
             table: t.clone(),
             rows: rows.max(0) as u64,
@@ -267,8 +275,8 @@ pub struct Point {
 /// connection. A lock that times out or deadlocks with a writer is
 /// retried.
 pub async fn mark_point(db: &Endpoint, name: &str) -> Result<Point, DrillError> {
-    let mut a = db.connect().await?;
-    let mut b = db.connect().await?;
+    let mut a = connect(db).await?;
+    let mut b = connect(db).await?;
     let tables = tables(&mut a).await.map_err(sql(db, "list the tables"))?;
     if tables.is_empty() {
         return Err(DrillError::Plan(format!(
@@ -285,7 +293,10 @@ pub async fn mark_point(db: &Endpoint, name: &str) -> Result<Point, DrillError> 
             .await
             .map_err(sql(db, "begin the point's transaction"))?;
         let t0 = Instant::now();
-        match sqlx::query(AssertSqlSafe(lock.clone())).execute(&mut a).await {
+        match sqlx::query(AssertSqlSafe(lock.clone()))
+            .execute(&mut a)
+            .await
+        {
             Ok(_) => {}
             Err(e) if attempt < 5 && retryable(&e) => {
                 let _ = sqlx::raw_sql("rollback").execute(&mut a).await;
@@ -353,7 +364,7 @@ fn retryable(e: &sqlx::Error) -> bool {
 
 /// Digests of every table of `db` now.
 async fn digest_now(db: &Endpoint, step: &'static str) -> Result<Vec<TableDigest>, DrillError> {
-    let mut c = db.connect().await?;
+    let mut c = connect(db).await?;
     let t = tables(&mut c).await.map_err(sql(db, step))?;
     let d = digests(&mut c, &t).await.map_err(sql(db, step))?;
     let _ = c.close().await;
@@ -363,10 +374,14 @@ async fn digest_now(db: &Endpoint, step: &'static str) -> Result<Vec<TableDigest
 /// Delete one row of the largest table, bypassing foreign keys
 /// (`session_replication_role = replica`): the `tamper` fault.
 async fn tamper(db: &Endpoint, at_point: &[TableDigest]) -> Result<Option<String>, DrillError> {
-    let Some(t) = at_point.iter().filter(|t| t.rows > 0).max_by_key(|t| t.rows) else {
+    let Some(t) = at_point
+        .iter()
+        .filter(|t| t.rows > 0)
+        .max_by_key(|t| t.rows)
+    else {
         return Ok(None);
     };
-    let mut c = db.connect().await?;
+    let mut c = connect(db).await?;
     sqlx::raw_sql(AssertSqlSafe(format!(
         "set session_replication_role = replica; \
          delete from only {0} where ctid = (select ctid from only {0} limit 1)",
@@ -429,7 +444,7 @@ pub async fn run(
     };
     if plan.fault == Some(Fault::Later) {
         let later = format!("{name}-later");
-        let mut c = db.connect().await?;
+        let mut c = connect(&db).await?;
         sqlx::query("select pg_create_restore_point($1)")
             .bind(&later)
             .execute(&mut c)
@@ -443,7 +458,7 @@ pub async fn run(
     }
     let admin = db.with_database("postgres");
     let wal_replayed_bytes = {
-        let mut c = admin.connect().await?;
+        let mut c = connect(&admin).await?;
         let b: i64 = sqlx::query_scalar("select pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::int8")
             .bind(&point.lsn)
             .bind(&backup.start_lsn)

@@ -176,7 +176,10 @@ async fn restore(args: RestoreArgs, file: &HarnessConfig) -> anyhow::Result<i32>
     let dir = report::create_run_dir(&root, &mut run).context("creating the run folder")?;
     std::fs::write(dir.join("drill.json"), serde_json::to_string_pretty(&r)?)
         .with_context(|| format!("writing {}", dir.join("drill.json").display()))?;
-    run.attach(Attachment::new("every figure of the drill (JSON)", "drill.json"));
+    run.attach(Attachment::new(
+        "every figure of the drill (JSON)",
+        "drill.json",
+    ));
     run.finish();
     let dir = report::write_run(&run, &root)?;
     eprintln!("harness: report in {}", dir.join("index.html").display());
@@ -311,14 +314,22 @@ pub fn fill(r: &DrillResults, run: &mut Run) {
         "segments",
     ));
     run.figure(Figure::new("writers blocked at T", r.writers_blocked_ms, "ms").lower_is_better());
-    run.figure(Figure::new("rows compared", r.rows_compared() as f64, "rows"));
     run.figure(Figure::new(
-        "load after T",
-        r.load_after_point_secs,
-        "s",
+        "rows compared",
+        r.rows_compared() as f64,
+        "rows",
     ));
-    run.figure(Figure::new("load queries", r.load.queries as f64, "queries"));
-    run.figure(Figure::new("load failures", r.load.failed as f64, "queries"));
+    run.figure(Figure::new("load after T", r.load_after_point_secs, "s"));
+    run.figure(Figure::new(
+        "load queries",
+        r.load.queries as f64,
+        "queries",
+    ));
+    run.figure(Figure::new(
+        "load failures",
+        r.load.failed as f64,
+        "queries",
+    ));
     let mut t = report::Table::new(
         "Per-table digests: primary at T, restored copy, primary after the load",
         [

@@ -93,7 +93,10 @@ fn restore_to_t_under_load_equals_the_primary_at_t() {
     // load went on writing afterwards, so a restore past T would differ.
     assert!(r.mismatched.is_empty(), "{:?}", r.mismatched);
     assert!(r.tables.len() >= 5, "the portal's tables: {:?}", r.tables);
-    assert!(r.tables.iter().all(|t| t.equal && t.rows_at_point == t.rows_restored));
+    assert!(r
+        .tables
+        .iter()
+        .all(|t| t.equal && t.rows_at_point == t.rows_restored));
     assert!(r.rows_compared() > 1000, "{} rows", r.rows_compared());
     assert!(
         !r.written_after_point.is_empty() && r.load_after_point_secs > 1.0,
@@ -101,7 +104,11 @@ fn restore_to_t_under_load_equals_the_primary_at_t() {
         r.written_after_point,
         r.load_after_point_secs
     );
-    for t in r.tables.iter().filter(|t| r.written_after_point.contains(&t.table)) {
+    for t in r
+        .tables
+        .iter()
+        .filter(|t| r.written_after_point.contains(&t.table))
+    {
         assert_ne!(t.digest_at_point, t.digest_at_end, "{}", t.table);
     }
     assert!(r.base_backup_bytes > 0 && r.archived_segments > 0 && r.wal_replayed_bytes > 0);
@@ -110,13 +117,18 @@ fn restore_to_t_under_load_equals_the_primary_at_t() {
     // The time to restore is in the report, made of its two phases.
     assert_eq!(run.kind, report::RunKind::Drill);
     assert_eq!(run.verdict, Verdict::Pass);
-    let f = run.find_figure("time to restore", None).expect("the restore time figure");
+    let f = run
+        .find_figure("time to restore", None)
+        .expect("the restore time figure");
     assert!(f.key && f.unit == "s");
     assert!(f.value > 0.0 && (f.value - (r.unpack_secs + r.replay_secs)).abs() < 1e-6);
     assert!(run.gates.iter().all(|g| g.passed));
     assert!(stdout.contains("time to restore:") && stdout.contains("equals the primary's at T"));
     let summary = std::fs::read_to_string(run_dir(root.path()).join("summary.json")).unwrap();
-    assert_eq!(report::schema::validate_summary(&summary), Vec::<String>::new());
+    assert_eq!(
+        report::schema::validate_summary(&summary),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -124,12 +136,19 @@ fn restore_past_t_is_caught_naming_the_table() {
     let root = tempfile::tempdir().unwrap();
     let (out, run, r) = drill(root.path(), &["--fault-for-test", "later"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(exit_codes::VERIFY_MISMATCH), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit_codes::VERIFY_MISMATCH),
+        "{stdout}"
+    );
     // Exactly the tables the load wrote after T differ, each named.
     assert!(!r.mismatched.is_empty());
     assert_eq!(r.mismatched, r.written_after_point);
     for t in &r.mismatched {
-        assert!(stdout.contains(&format!("MISMATCH {t}:")), "{t} named:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("MISMATCH {t}:")),
+            "{t} named:\n{stdout}"
+        );
     }
     assert_eq!(run.verdict, Verdict::Fail);
     let gate = &run.gates[0];

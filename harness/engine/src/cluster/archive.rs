@@ -139,11 +139,7 @@ impl WalArchive {
     /// WAL segments in the archive now.
     pub fn segments(&self) -> usize {
         std::fs::read_dir(self.wal_dir())
-            .map(|rd| {
-                rd.flatten()
-                    .filter(|e| e.file_name().len() == 24)
-                    .count()
-            })
+            .map(|rd| rd.flatten().filter(|e| e.file_name().len() == 24).count())
             .unwrap_or(0)
     }
 
@@ -252,7 +248,11 @@ impl WalArchive {
     /// Close the current WAL segment on `primary` and wait until the
     /// archive holds it: every WAL record written so far is then in the
     /// archive. Returns the name of that segment.
-    pub async fn flush(&self, primary: &Endpoint, timeout: Duration) -> Result<String, ClusterError> {
+    pub async fn flush(
+        &self,
+        primary: &Endpoint,
+        timeout: Duration,
+    ) -> Result<String, ClusterError> {
         let mut c = primary.connect().await?;
         let sql = |e| ClusterError::Sql {
             role: "primary",
@@ -417,7 +417,11 @@ impl Restored {
     ) -> Result<(), ClusterError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 self.child = None;
                 return Err(ClusterError::Command {
                     what: format!("restoring to {}", target.describe()),
