@@ -155,3 +155,77 @@ fn restore_past_t_is_caught_naming_the_table() {
     assert!(!gate.passed && gate.observed == r.mismatched.len() as f64);
     assert!(gate.detail.as_deref().unwrap().contains(&r.mismatched[0]));
 }
+
+/// Ctrl-C once the base backup and T exist, with the load still running:
+/// exit 130, and the servers, the archive, the backup and their directory
+/// are gone.
+#[test]
+fn ctrl_c_mid_drill_leaves_nothing() {
+    use std::io::{BufRead, BufReader};
+    let root = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args([
+            "drill",
+            "restore",
+            "--backend",
+            "native",
+            "--durability",
+            "fast",
+            "--tenants",
+            "2",
+            "--scale",
+            "0.02",
+            "--rate",
+            "20",
+            "--duration",
+            "30",
+            "--at",
+            "0",
+        ])
+        .arg("--reports-dir")
+        .arg(root.path())
+        .env("HARNESS_CONFIG", "/dev/null")
+        .env_remove("HARNESS_APP")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("drill: T at") {
+            break;
+        }
+    }
+    assert!(seen.contains("drill: T at"), "the drill reached T:\n{seen}");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let drain = std::thread::spawn(move || lines.map_while(Result::ok).count());
+    let status = child.wait().unwrap();
+    drain.join().unwrap();
+    assert_eq!(status.code(), Some(exit_codes::INTERRUPTED));
+    leaves_nothing(&seen);
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let tag = format!("harness-{}-", child.id());
+    assert!(
+        !String::from_utf8_lossy(&ps.stdout).contains(&tag),
+        "a server of the drill still runs"
+    );
+}
+
+/// Docker and external targets are refused before anything starts, with
+/// what to give instead.
+#[test]
+fn other_backends_are_refused_with_what_to_use() {
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["drill", "restore", "--backend", "docker"])
+        .env("HARNESS_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(exit_codes::BAD_INPUT));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--backend native"), "{err}");
+}
