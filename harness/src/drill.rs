@@ -32,7 +32,9 @@
 //! point, none after it until the lock goes. A second connection imports
 //! the snapshot before the first commits, and computes the digests from
 //! it at leisure: writers are blocked only for the lock, the export and
-//! the restore point (milliseconds, reported), not for the digests.
+//! the restore point (milliseconds, reported), not for the digests. The
+//! lock is tried with NOWAIT until granted at once, so it never waits
+//! while holding tables and cannot deadlock with the app ([`mark_point`]).
 //!
 //! **Digests.** Per table, order-independent: the row count and the sums,
 //! modulo 2^64, of the two halves of each row's `md5(row::text)`. md5 is
@@ -137,6 +139,8 @@ pub struct DrillResults {
     pub load_after_point_secs: f64,
     /// How long writers were blocked at T (lock, export, restore point).
     pub writers_blocked_ms: f64,
+    /// `LOCK` statements sent at T until one was granted.
+    pub lock_tries: u32,
     /// WAL between the backup's start and T: what replay had to apply.
     pub wal_replayed_bytes: u64,
     pub archived_segments: usize,
@@ -266,14 +270,16 @@ pub struct Point {
     pub digests: Vec<TableDigest>,
     /// Writers were blocked from the lock request to the commit.
     pub blocked: Duration,
+    /// `LOCK` statements sent until one was granted.
+    pub lock_tries: u32,
     pub at: Instant,
 }
 
 /// Take T on `db` (see the module note): lock every table in SHARE mode,
 /// export the snapshot, record the insert position, write the restore
 /// point `name`; digests come from the exported snapshot on a second
-/// connection. A lock that times out or deadlocks with a writer is
-/// retried.
+/// connection. The lock is tried without waiting until it is granted at
+/// once (see [`NOWAIT_TRIES`]).
 pub async fn mark_point(db: &Endpoint, name: &str) -> Result<Point, DrillError> {
     let mut a = connect(db).await?;
     let mut b = connect(db).await?;
@@ -284,23 +290,36 @@ pub async fn mark_point(db: &Endpoint, name: &str) -> Result<Point, DrillError> 
             db.database
         )));
     }
-    let lock = format!("lock table {} in share mode", tables.join(", "));
+    let list = tables.join(", ");
     let mut attempt = 0;
     let (snapshot, lsn, blocked, at) = loop {
         attempt += 1;
+        // NOWAIT first: a lock that waits for one table while holding
+        // others can deadlock with a writer that holds that table and then
+        // writes one of ours (a trigger's audit row), and the deadlock
+        // detector may pick the app's transaction. Writers are short, so a
+        // moment comes when no table is being written. Only after
+        // NOWAIT_TRIES misses does the lock queue (5 s, retried on a
+        // deadlock), for a load that never leaves every table alone.
+        let nowait = attempt <= NOWAIT_TRIES;
         sqlx::raw_sql("begin isolation level repeatable read; set local lock_timeout = '5s'")
             .execute(&mut a)
             .await
             .map_err(sql(db, "begin the point's transaction"))?;
         let t0 = Instant::now();
-        match sqlx::query(AssertSqlSafe(lock.clone()))
-            .execute(&mut a)
-            .await
-        {
+        let lock = format!(
+            "lock table {list} in share mode{}",
+            if nowait { " nowait" } else { "" }
+        );
+        match sqlx::query(AssertSqlSafe(lock)).execute(&mut a).await {
             Ok(_) => {}
-            Err(e) if attempt < 5 && retryable(&e) => {
+            Err(e) if attempt < NOWAIT_TRIES + 5 && retryable(&e) => {
                 let _ = sqlx::raw_sql("rollback").execute(&mut a).await;
-                tracing::warn!("T: lock not granted ({e}); retrying");
+                if nowait {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                } else {
+                    tracing::warn!("T: lock not granted ({e}); retrying");
+                }
                 continue;
             }
             Err(e) => {
@@ -351,11 +370,17 @@ pub async fn mark_point(db: &Endpoint, name: &str) -> Result<Point, DrillError> 
         lsn,
         digests,
         blocked,
+        lock_tries: attempt,
         at,
     })
 }
 
-/// A lock wait that ran out or a deadlock with a writer: try again.
+/// Tries of `LOCK ... NOWAIT` before the lock waits in the queue (about
+/// 5 s of tries at 5 ms apart, plus each try's round trip).
+const NOWAIT_TRIES: u32 = 1000;
+
+/// A lock not granted (NOWAIT or timeout) or a deadlock with a writer:
+/// try again.
 fn retryable(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .and_then(|d| d.code())
@@ -418,11 +443,12 @@ pub async fn run(
         tokio::time::sleep(plan.at).await;
         let point = mark_point(&db, &name).await?;
         eprintln!(
-            "harness: drill: T at {:.1} s into the load: {} tables digested, restore point {name} at {} (writers blocked {:.0} ms)",
+            "harness: drill: T at {:.1} s into the load: {} tables digested, restore point {name} at {} (writers blocked {:.0} ms; lock granted on try {})",
             point.at.duration_since(load_started).as_secs_f64(),
             point.digests.len(),
             point.lsn,
-            point.blocked.as_secs_f64() * 1000.0
+            point.blocked.as_secs_f64() * 1000.0,
+            point.lock_tries
         );
         Ok::<_, DrillError>((backup, point))
     };
@@ -553,6 +579,7 @@ pub async fn run(
         point_at_secs: point.at.duration_since(load_started).as_secs_f64(),
         load_after_point_secs: after.as_secs_f64(),
         writers_blocked_ms: point.blocked.as_secs_f64() * 1000.0,
+        lock_tries: point.lock_tries,
         wal_replayed_bytes,
         archived_segments,
         unpack_secs: unpack.as_secs_f64(),

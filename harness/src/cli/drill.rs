@@ -314,6 +314,7 @@ pub fn fill(r: &DrillResults, run: &mut Run) {
         "segments",
     ));
     run.figure(Figure::new("writers blocked at T", r.writers_blocked_ms, "ms").lower_is_better());
+    run.figure(Figure::new("lock tries at T", r.lock_tries as f64, "tries"));
     run.figure(Figure::new(
         "rows compared",
         r.rows_compared() as f64,
