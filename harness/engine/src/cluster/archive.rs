@@ -356,6 +356,10 @@ impl WalArchive {
             format!("cp '{}/%f' '%p'", self.wal_dir().display()),
         ));
         all.push(("recovery_target_action".into(), "promote".into()));
+        // A primary run with synchronous replication keeps its standby
+        // names in postgresql.auto.conf, which the backup carries; the
+        // restored server has no standby, and a write would wait forever.
+        all.push(("synchronous_standby_names".into(), String::new()));
         all.extend(target.settings());
         for (k, v) in &all {
             cmd.arg("-c").arg(format!("{k}={v}"));
