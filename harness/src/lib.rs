@@ -12,12 +12,15 @@
 //! - [`rls`]: roles, policies, the isolation checks, `audit-rls`.
 //! - [`load`]: goose runs, gates, database sampling, capacity steps.
 //! - [`report`]: one run folder per run (JSON, HTML, JUnit, Markdown).
+//! - [`drill`]: a base backup and WAL archive taken under load, restored
+//!   to a point in time and compared table by table.
 //! - [`cli`]: the command line over the stages above; [`exit_codes`] is
 //!   what CI reads.
 
 pub use harness_engine::{app, cluster, config, data, exit_codes, init, migrate, report, rls};
 
 pub mod cli;
+pub mod drill;
 pub mod load;
 pub mod reference;
 

@@ -15,7 +15,8 @@ pub const SETUP_FAILED: i32 = 3;
 pub const BAD_INPUT: i32 = 4;
 /// A load gate failed (p95, error rate, replica lag).
 pub const GATE_FAILED: i32 = 10;
-/// Verification found rows that differ between source and target.
+/// Verification found rows that differ between source and target (or a
+/// recovery drill's restored table differs from the primary at T).
 pub const VERIFY_MISMATCH: i32 = 11;
 /// The migration rejected rows (they are in the reject file).
 pub const REJECTED_ROWS: i32 = 12;
@@ -24,7 +25,8 @@ pub const AUDIT_FINDINGS: i32 = 13;
 /// A baseline comparison found a regression.
 pub const REGRESSION: i32 = 14;
 /// The run's own load generator was saturated: the figures are not a
-/// database result.
+/// database result (or a recovery drill's load wrote nothing after T, so
+/// the restore proved no point in time).
 pub const INVALID_RUN: i32 = 15;
 /// Stopped by Ctrl-C (128 + SIGINT); everything was torn down.
 pub const INTERRUPTED: i32 = 130;

@@ -7,6 +7,7 @@
 //! under [`cancellable`]: Ctrl-C or SIGTERM drops the command's future, whose
 //! cluster then stops its servers and removes its containers in `Drop`.
 
+pub mod drill;
 pub mod init;
 pub mod load;
 pub mod migrate;
@@ -70,6 +71,8 @@ pub enum Command {
     Capacity(load::CapacityArgs),
     /// Rebuild the runs index or compare a run with a baseline.
     Report(report::ReportArgs),
+    /// Recovery drills: restore a base backup and WAL archive taken under load to a point in time, verified.
+    Drill(drill::DrillArgs),
 }
 
 /// Cluster options shared by every command that starts or targets a cluster.
@@ -188,6 +191,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Load(a) => load::load(a, &file).await,
         Command::Capacity(a) => load::capacity(a, &file).await,
         Command::Report(a) => report::report(a, &file).await,
+        Command::Drill(a) => drill::run(a, &file).await,
     }
 }
 

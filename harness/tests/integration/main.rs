@@ -4,6 +4,7 @@
 //! - `support`: a fast native (or docker) cluster for a test.
 //! - `apps`: hand-written SQLite files of every awkward shape through init -> migrate -> verify -> export, and every exit code through the binary.
 //! - `cluster`: both backends: replication, read-only replica, lag, faults, signals.
+//! - `drill`: `harness drill restore` under load restores to T with every table's digest equal and the restore time reported; restoring past T exits 11 naming the tables.
 //! - `docs`: nothing in the repository sends a reader to a file outside it.
 //! - `fault`: `load --fault` through the binary: every fault kind's measured effect, the write ledger catching a dropped write, zero lost across a sync-apply promotion, bad specs.
 //! - `engine`: the engine's sources name nothing the reference app's folder defines (and the scan can fail).
@@ -23,6 +24,7 @@
 mod apps;
 mod cluster;
 mod docs;
+mod drill;
 mod engine;
 mod fault;
 mod interrupt;

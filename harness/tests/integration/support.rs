@@ -16,19 +16,57 @@ pub async fn start(backend: BackendKind) -> Result<Cluster, harness::cluster::Cl
     .await
 }
 
-/// Whether docker tests can run. They skip only when no Docker engine
-/// answers (and say so); an engine without an image is a failure, because
-/// `just test` builds the image first.
+/// Whether docker tests can run. Where Docker is required (CI, or
+/// `HARNESS_REQUIRE_DOCKER=1`) a docker test that cannot run fails; on a
+/// developer's machine it skips only when no Docker engine answers (and
+/// says so). An engine without an image always fails, because `just test`
+/// builds the image first.
 pub fn docker_or_skip(test: &str) -> bool {
-    if !image::docker_answers() {
-        eprintln!("SKIP {test}: no Docker engine answers (docker version failed)");
-        return false;
+    let answers = image::docker_answers();
+    let has_image = answers && image::pick_image().unwrap().is_some();
+    match docker_verdict(answers, has_image, docker_required()) {
+        Ok(run) => {
+            if !run {
+                eprintln!("SKIP {test}: no Docker engine answers (docker version failed)");
+            }
+            run
+        }
+        Err(why) => panic!("{test}: {why}"),
     }
-    assert!(
-        image::pick_image().unwrap().is_some(),
-        "a Docker engine answers but no PostgreSQL image is present: run `just image`"
-    );
-    true
+}
+
+/// Docker is required in CI (`CI` set to anything but empty, `0` or
+/// `false`, as CI services set it) and wherever `HARNESS_REQUIRE_DOCKER=1`.
+pub fn docker_required() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    ci || std::env::var("HARNESS_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// Run (true), skip (false), or fail with what to do.
+fn docker_verdict(answers: bool, has_image: bool, required: bool) -> Result<bool, String> {
+    match (answers, has_image) {
+        (true, true) => Ok(true),
+        (true, false) => Err(
+            "a Docker engine answers but no PostgreSQL image is present: run `just image`".into(),
+        ),
+        (false, _) if required => Err(
+            "no Docker engine answers (docker version failed) and this run requires Docker (CI is set, or HARNESS_REQUIRE_DOCKER=1): start the engine; a machine without Docker runs these tests without that variable, and they skip"
+                .into(),
+        ),
+        (false, _) => Ok(false),
+    }
+}
+
+/// Where Docker is required, a docker test never passes without running.
+#[test]
+fn docker_tests_fail_rather_than_skip_where_docker_is_required() {
+    assert_eq!(docker_verdict(true, true, true), Ok(true));
+    assert_eq!(docker_verdict(true, true, false), Ok(true));
+    assert!(docker_verdict(true, false, false).is_err());
+    assert!(docker_verdict(false, false, true)
+        .unwrap_err()
+        .contains("HARNESS_REQUIRE_DOCKER"));
+    assert_eq!(docker_verdict(false, false, false), Ok(false));
 }
 
 /// A fresh, empty database `name` on the cluster's primary (dropped first

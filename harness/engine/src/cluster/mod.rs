@@ -32,6 +32,7 @@
 //! same on every backend and live here; only process-level faults (stop, kill,
 //! restart) are per backend.
 
+pub mod archive;
 pub mod docker;
 pub mod external;
 pub mod image;

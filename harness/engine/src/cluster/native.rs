@@ -88,6 +88,23 @@ pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
     })
 }
 
+/// Make `cmd` run as `uid`/`gid` (PostgreSQL refuses root): shared with
+/// the archive's backup and restore tools ([`super::archive`]).
+pub(crate) fn run_as(cmd: &mut Command, uid: u32, gid: u32) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// One postmaster the harness started.
 struct Server {
     name: &'static str,

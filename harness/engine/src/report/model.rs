@@ -32,6 +32,7 @@ pub enum RunKind {
     Capacity,
     Bench,
     Seed,
+    Drill,
 }
 
 impl RunKind {
@@ -46,6 +47,7 @@ impl RunKind {
             RunKind::Capacity => "capacity",
             RunKind::Bench => "bench",
             RunKind::Seed => "seed",
+            RunKind::Drill => "drill",
         }
     }
 }
