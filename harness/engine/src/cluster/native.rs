@@ -88,8 +88,9 @@ pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
     })
 }
 
-/// Make `cmd` run as `uid`/`gid` (PostgreSQL refuses root): shared with
-/// the archive's backup and restore tools ([`super::archive`]).
+/// Make `cmd` run as `uid`/`gid` (PostgreSQL refuses root), dropping root
+/// between fork and exec: shared with PgBouncer ([`super::pooler`]) and the
+/// archive's backup and restore tools ([`super::archive`]).
 pub(crate) fn run_as(cmd: &mut Command, uid: u32, gid: u32) {
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
@@ -390,22 +391,6 @@ impl Drop for NativeCluster {
                 let _ = child.wait();
             }
         }
-    }
-}
-
-/// Make `cmd` drop root for `uid`:`gid` between fork and exec.
-pub(crate) fn run_as(cmd: &mut Command, uid: u32, gid: u32) {
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(gid) != 0
-                || libc::setuid(uid) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
     }
 }
 
