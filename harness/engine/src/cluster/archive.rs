@@ -179,26 +179,8 @@ impl WalArchive {
     }
 
     async fn run_tool(&self, name: &str, args: &[&str]) -> Result<(), ClusterError> {
-        let out = self
-            .tool(name)
-            .args(args)
-            .output()
-            .await
-            .map_err(|e| ClusterError::Command {
-                what: name.into(),
-                detail: e.to_string(),
-            })?;
-        if !out.status.success() {
-            return Err(ClusterError::Command {
-                what: format!("{name} {}", args.join(" ")),
-                detail: format!(
-                    "{}\n{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
-        }
-        Ok(())
+        let out = self.tool(name).args(args).output().await;
+        super::native::tool_result(name, args, out)
     }
 
     /// `pg_basebackup` of `primary` in tar format with the WAL it needs
@@ -483,15 +465,8 @@ impl Restored {
 impl Drop for Restored {
     /// An immediate shutdown, as the native cluster's servers get.
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: signalling our own child by pid.
-            unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(child) = self.child.take() {
+            super::native::quit_now(child);
         }
     }
 }

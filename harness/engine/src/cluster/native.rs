@@ -238,25 +238,7 @@ impl NativeCluster {
     }
 
     fn run_tool(&self, name: &str, args: &[&str]) -> Result<(), ClusterError> {
-        let out = self
-            .tool(name)
-            .args(args)
-            .output()
-            .map_err(|e| ClusterError::Command {
-                what: name.into(),
-                detail: e.to_string(),
-            })?;
-        if !out.status.success() {
-            return Err(ClusterError::Command {
-                what: format!("{name} {}", args.join(" ")),
-                detail: format!(
-                    "{}\n{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
-        }
-        Ok(())
+        tool_result(name, args, self.tool(name).args(args).output())
     }
 
     /// Start server `i` on a free port (keeping its port across restarts).
@@ -380,18 +362,49 @@ impl Drop for NativeCluster {
     /// immediate shutdown (SIGQUIT), then the run directory goes.
     fn drop(&mut self) {
         for s in self.servers.iter_mut().rev() {
-            if let Some(mut child) = s.child.take() {
-                // SAFETY: signalling our own child by pid.
-                unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                let _ = child.kill();
-                let _ = child.wait();
+            if let Some(child) = s.child.take() {
+                quit_now(child);
             }
         }
     }
+}
+
+/// An immediate shutdown of a postmaster from a `Drop` (no runtime to
+/// await on): SIGQUIT, up to 10 s for it to exit, then SIGKILL.
+pub(crate) fn quit_now(mut child: Child) {
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// What running tool `name` with `args` came to: an error that names the
+/// command and carries its stderr unless it exited 0. Shared with the
+/// archive's tools ([`super::archive`]).
+pub(crate) fn tool_result(
+    name: &str,
+    args: &[&str],
+    out: std::io::Result<std::process::Output>,
+) -> Result<(), ClusterError> {
+    let out = out.map_err(|e| ClusterError::Command {
+        what: name.into(),
+        detail: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(ClusterError::Command {
+            what: format!("{name} {}", args.join(" ")),
+            detail: format!(
+                "{}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Signal a postmaster and wait for it to exit, escalating to SIGKILL.
