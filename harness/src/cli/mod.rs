@@ -168,6 +168,11 @@ pub fn main() -> i32 {
     let code = rt.block_on(cancellable(dispatch(cli)));
     // Containers are removed in Drop; give their removal tasks a moment.
     rt.shutdown_timeout(std::time::Duration::from_secs(10));
+    if code == exit_codes::INTERRUPTED || code == exit_codes::TERMINATED {
+        // What a signal caught half made (a container being created, a
+        // server being started) has no owner left to remove it.
+        crate::cluster::janitor::sweep_own();
+    }
     code
 }
 

@@ -146,7 +146,21 @@ fn cases(backend: &str, dir: &Path, legacy: &Path) -> Vec<Case> {
     ]));
     capacity.extend(s(&cluster));
     capacity.extend(["--reports-dir".to_string(), reports]);
+    let mut up = s(&["up"]);
+    up.extend(s(&cluster));
+    // `up` never ends by itself, so its signal may land at any moment of
+    // the cluster's start: a container being created, a replica's base
+    // backup running, before anything holds what `Drop` would remove.
+    let starting = |name, ms| Case {
+        name,
+        args: up.clone(),
+        under_way: Wait::Line("starting a primary and a streaming replica"),
+        after: Duration::from_millis(ms),
+    };
     vec![
+        starting("up 0.5 s into the start", 500),
+        starting("up 1.5 s into the start", 1500),
+        starting("up 3 s into the start", 3000),
         Case {
             name: "migrate",
             args: migrate,
@@ -347,7 +361,7 @@ fn finished_runs(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Every command under every signal on one backend: three rounds, one per
-/// signal, each interrupting the four commands side by side.
+/// signal, each interrupting the commands side by side.
 fn every_case(backend: &str) {
     let dir = tempfile::tempdir().unwrap();
     let t0 = Instant::now();

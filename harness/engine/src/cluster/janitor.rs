@@ -75,14 +75,37 @@ pub fn sweep_now() {
     }
 }
 
+/// Remove what this process itself still owns, as it exits after a signal:
+/// a signal can land while a cluster is half started (a container being
+/// created, a replica's base backup running), before anything holds the
+/// handle whose `Drop` would remove it. Called once the runtime has shut
+/// down, so no request of ours is still on its way to the engine.
+pub fn sweep_own() {
+    let me = std::process::id() as i32;
+    sweep_dirs_of(&std::env::temp_dir(), |p| p == me);
+    if super::image::docker_answers() {
+        sweep_docker_of(|p| p == me);
+    }
+}
+
 fn sweep_dirs(tmp: &Path) {
+    sweep_dirs_of(tmp, |p| !pid_alive(p));
+}
+
+fn sweep_docker() {
+    sweep_docker_of(|p| !pid_alive(p));
+}
+
+/// Run directories whose owner `gone` says to remove: their servers
+/// stopped, the directories removed.
+fn sweep_dirs_of(tmp: &Path, gone: impl Fn(i32) -> bool) {
     let Ok(rd) = std::fs::read_dir(tmp) else {
         return;
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(pid) = owner_of(&name) else { continue };
-        if pid_alive(pid) || !e.path().is_dir() {
+        if !gone(pid) || !e.path().is_dir() {
             continue;
         }
         // Poolers first: they forward to the servers stopped next.
@@ -110,7 +133,8 @@ fn sweep_dirs(tmp: &Path) {
     }
 }
 
-fn sweep_docker() {
+/// Containers and networks whose owner `gone` says to remove.
+fn sweep_docker_of(gone: impl Fn(i32) -> bool) {
     let Ok(out) = super::image::docker_cli(&[
         "ps",
         "-a",
@@ -127,7 +151,7 @@ fn sweep_docker() {
         else {
             continue;
         };
-        if !pid_alive(pid) {
+        if gone(pid) {
             tracing::warn!(container = id, "removing an orphaned harness container");
             let _ = super::image::docker_cli(&["rm", "-f", "-v", id]);
         }
@@ -141,7 +165,7 @@ fn sweep_docker() {
         "{{.Name}}",
     ]) {
         for n in nets.lines() {
-            if owner_of(n).is_some_and(|p| !pid_alive(p)) {
+            if owner_of(n).is_some_and(&gone) {
                 let _ = super::image::docker_cli(&["network", "rm", n]);
             }
         }
