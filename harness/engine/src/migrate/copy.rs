@@ -71,46 +71,112 @@ pub struct Parents {
     pub rejected: HashMap<usize, HashMap<i64, String>>,
 }
 
-/// Legacy key -> legacy tenant of a finished table's rows, as one sorted
-/// array searched by halves: 16 bytes a row where a hash map took about 50,
-/// which at 10 M rows was most of the migration's memory (450 MiB peak for
-/// the reference app's 10 M rows; the keys of every parent table are held
-/// until the end).
-#[derive(Debug, Clone, Default)]
-pub struct KeyIndex(Vec<(i64, i64)>);
+/// Legacy key -> legacy tenant of a finished table's rows, held until the
+/// end of the migration for the orphan check of the tables after it. The
+/// keys of every parent table were most of the migration's memory at 10 M
+/// rows (a hash map: 450 MiB peak for the reference app), so the index is
+/// the smaller of two sorted forms, searched by halves:
+/// - **runs**: (first key, last key, tenant) for each run of consecutive
+///   keys of one tenant, 24 bytes a run. Keys handed out in order, tenant
+///   after tenant or row after row of one tenant, make few runs;
+/// - **pairs**: (key, tenant), 16 bytes a row, when the runs are short
+///   (keys with gaps, tenants interleaved row by row).
+#[derive(Debug, Clone)]
+pub enum KeyIndex {
+    Runs(Vec<(i64, i64, i64)>),
+    Pairs(Vec<(i64, i64)>),
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        KeyIndex::Pairs(Vec::new())
+    }
+}
 
 /// A tenant of `None` (a table without tenant) stored in the i64.
 const NO_TENANT: i64 = i64::MIN;
+
+/// A row's (legacy key, tenant) packed into 16 bytes (`Option<i64>` takes
+/// 16 on its own): the tenant `None` is [`NO_TENANT`].
+fn pack(tenant: Option<i64>) -> i64 {
+    tenant.unwrap_or(NO_TENANT)
+}
+
+fn unpack(tenant: i64) -> Option<i64> {
+    (tenant != NO_TENANT).then_some(tenant)
+}
 
 impl KeyIndex {
     /// The tenant of key `id`: `None` if no such row, `Some(None)` for a
     /// row without tenant.
     pub fn get(&self, id: &i64) -> Option<Option<i64>> {
-        let i = self.0.binary_search_by_key(id, |(k, _)| *k).ok()?;
-        let t = self.0[i].1;
-        Some((t != NO_TENANT).then_some(t))
+        let t = match self {
+            KeyIndex::Pairs(v) => v[v.binary_search_by_key(id, |(k, _)| *k).ok()?].1,
+            KeyIndex::Runs(v) => {
+                let i = v
+                    .partition_point(|(first, _, _)| first <= id)
+                    .checked_sub(1)?;
+                let (_, last, t) = v[i];
+                if *id > last {
+                    return None;
+                }
+                t
+            }
+        };
+        Some(unpack(t))
     }
 
+    /// Rows indexed.
     pub fn len(&self) -> usize {
-        self.0.len()
+        match self {
+            KeyIndex::Pairs(v) => v.len(),
+            KeyIndex::Runs(v) => v.iter().map(|(f, l, _)| (l - f + 1) as usize).sum(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        match self {
+            KeyIndex::Pairs(v) => v.is_empty(),
+            KeyIndex::Runs(v) => v.is_empty(),
+        }
+    }
+
+    /// Bytes the index holds (for the docs' memory figures and the tests).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            KeyIndex::Pairs(v) => v.capacity() * 16,
+            KeyIndex::Runs(v) => v.capacity() * 24,
+        }
+    }
+
+    /// From packed (key, tenant) pairs in any order; duplicate keys keep
+    /// the first.
+    fn from_packed(mut v: Vec<(i64, i64)>) -> KeyIndex {
+        // Rows come in key order already; sorting a sorted run is a pass.
+        v.sort_by_key(|(k, _)| *k);
+        v.dedup_by_key(|(k, _)| *k);
+        let mut runs: Vec<(i64, i64, i64)> = Vec::new();
+        for &(k, t) in &v {
+            match runs.last_mut() {
+                Some((_, last, rt)) if *rt == t && last.checked_add(1) == Some(k) => *last = k,
+                _ => {
+                    runs.push((k, k, t));
+                    // Short runs: the pairs are smaller; stop counting.
+                    if runs.len() * 24 > v.len() * 16 {
+                        v.shrink_to_fit();
+                        return KeyIndex::Pairs(v);
+                    }
+                }
+            }
+        }
+        runs.shrink_to_fit();
+        KeyIndex::Runs(runs)
     }
 }
 
 impl FromIterator<(i64, Option<i64>)> for KeyIndex {
     fn from_iter<I: IntoIterator<Item = (i64, Option<i64>)>>(it: I) -> Self {
-        let mut v: Vec<(i64, i64)> = it
-            .into_iter()
-            .map(|(k, t)| (k, t.unwrap_or(NO_TENANT)))
-            .collect();
-        // Rows come in key order already; sorting a sorted run is a pass.
-        v.sort_unstable_by_key(|(k, _)| *k);
-        v.dedup_by_key(|(k, _)| *k);
-        v.shrink_to_fit();
-        KeyIndex(v)
+        KeyIndex::from_packed(it.into_iter().map(|(k, t)| (k, pack(t))).collect())
     }
 }
 
@@ -124,8 +190,9 @@ fn is_parent(plans: &[Plan], index: usize) -> bool {
 /// What the converter produced in one pass.
 #[derive(Default)]
 struct ConvOut {
-    /// (legacy id, tenant) of every row sent, in COPY line order.
-    sent: Vec<(i64, Option<i64>)>,
+    /// (legacy id, tenant) of every row sent, in COPY line order, the
+    /// tenant packed ([`pack`]): 16 bytes a row of the table being copied.
+    sent: Vec<(i64, i64)>,
     /// (child, parent) legacy keys of references within the table.
     self_refs: Vec<(i64, i64)>,
     digests: Digests,
@@ -214,7 +281,7 @@ pub async fn migrate(
             continue;
         }
         let pb = progress.table(&name, rows_read);
-        let out = run_table(
+        let mut out = run_table(
             &mut conn,
             plan,
             &path,
@@ -257,7 +324,8 @@ pub async fn migrate(
         }
         if is_parent(&plans, i) {
             let p = Arc::make_mut(&mut parents);
-            p.keys.insert(i, out.conv.sent.iter().copied().collect());
+            p.keys
+                .insert(i, KeyIndex::from_packed(std::mem::take(&mut out.conv.sent)));
             p.rejected.insert(
                 i,
                 out.rejects
@@ -703,7 +771,7 @@ async fn discard<C: std::ops::DerefMut<Target = sqlx::PgConnection>>(
 
 /// A COPY error that names one row (data exception or constraint
 /// violation with a line number) becomes that row's reject record.
-fn row_refusal(e: &sqlx::Error, table: &str, sent: &[(i64, Option<i64>)]) -> Option<RejectRecord> {
+fn row_refusal(e: &sqlx::Error, table: &str, sent: &[(i64, i64)]) -> Option<RejectRecord> {
     let d = e
         .as_database_error()?
         .try_downcast_ref::<PgDatabaseError>()?;
@@ -864,7 +932,7 @@ fn convert_stage(
             }
             let h = convert::row_hash(&row.vals, &mut scratch);
             out.digests.entry(row.tenant).or_default().add(h);
-            out.sent.push((row.legacy_id, row.tenant));
+            out.sent.push((row.legacy_id, pack(row.tenant)));
             if buf.len() >= CHUNK_BYTES {
                 out.bytes += buf.len() as u64;
                 let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_BYTES + 4096));
@@ -983,4 +1051,74 @@ fn orphan(
         });
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyIndex;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// Rows as the converter sees them: keys in blocks (consecutive, with
+    /// gaps between blocks, sometimes repeated), each block one tenant or
+    /// tenants changing row by row, some rows without tenant.
+    fn rows() -> impl Strategy<Value = Vec<(i64, Option<i64>)>> {
+        prop::collection::vec(
+            (
+                prop_oneof![Just(i64::MIN), -5i64..5, 0i64..1_000, Just(i64::MAX - 3)],
+                1usize..40,
+                prop::option::of(0i64..4),
+                any::<bool>(),
+            ),
+            0..30,
+        )
+        .prop_map(|blocks| {
+            let mut out = Vec::new();
+            for (start, len, tenant, interleave) in blocks {
+                for j in 0..len as i64 {
+                    let Some(k) = start.checked_add(j) else { break };
+                    let t = match (interleave, tenant) {
+                        (true, Some(t)) => Some(t + j % 2),
+                        _ => tenant,
+                    };
+                    out.push((k, t));
+                }
+            }
+            out
+        })
+    }
+
+    proptest! {
+        /// Whichever form it picks, the index answers as a map built from
+        /// the same rows (first row of a key wins), for present keys, their
+        /// neighbours and far-off keys; and it is never larger than the
+        /// pairs form.
+        #[test]
+        fn answers_as_a_map_of_the_rows(rows in rows(), probes in prop::collection::vec(any::<i64>(), 0..20)) {
+            let mut oracle: BTreeMap<i64, Option<i64>> = BTreeMap::new();
+            for &(k, t) in &rows {
+                oracle.entry(k).or_insert(t);
+            }
+            let index: KeyIndex = rows.iter().copied().collect();
+            prop_assert_eq!(index.len(), oracle.len());
+            prop_assert!(index.heap_bytes() <= oracle.len() * 16);
+            let near = oracle.keys().flat_map(|k| [k.wrapping_sub(1), *k, k.wrapping_add(1)]);
+            for k in near.chain(probes) {
+                prop_assert_eq!(index.get(&k), oracle.get(&k).copied(), "key {}", k);
+            }
+        }
+    }
+
+    #[test]
+    fn tenant_blocks_become_a_few_runs() {
+        let rows: Vec<(i64, Option<i64>)> = (1..=100_000).map(|k| (k, Some(k / 1000))).collect();
+        let index: KeyIndex = rows.into_iter().collect();
+        assert!(
+            matches!(&index, KeyIndex::Runs(r) if r.len() == 101),
+            "{:?}",
+            index.len()
+        );
+        assert_eq!(index.get(&4_500), Some(Some(4)));
+        assert_eq!(index.get(&100_001), None);
+    }
 }
