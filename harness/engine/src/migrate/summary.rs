@@ -24,7 +24,13 @@ impl Progress {
 
     pub fn table(&self, name: &str, rows: u64) -> ProgressBar {
         match &self.multi {
-            None => ProgressBar::hidden(),
+            // Hidden, the bar still carries the table's row count: the
+            // converter sizes its list of rows sent by it.
+            None => {
+                let pb = ProgressBar::hidden();
+                pb.set_length(rows);
+                pb
+            }
             Some(m) => {
                 let pb = m.add(ProgressBar::new(rows));
                 pb.set_style(
