@@ -252,39 +252,8 @@ fn up_then_signal(backend: &str, signal: i32, expected_code: i32) {
             );
         }
     });
-    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("harness-{pid}-"))
-        })
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "run directories left behind: {leftovers:?}"
-    );
-    if harness::cluster::image::docker_answers() {
-        let out = harness::cluster::image::docker_cli(&[
-            "ps",
-            "-a",
-            "-q",
-            "--filter",
-            &format!("label=harness.owner_pid={pid}"),
-        ])
-        .unwrap();
-        assert!(out.trim().is_empty(), "containers left behind: {out}");
-        let nets = harness::cluster::image::docker_cli(&[
-            "network",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("name=harness-{pid}-"),
-        ])
-        .unwrap();
-        assert!(nets.trim().is_empty(), "networks left behind: {nets}");
-    }
+    let left = support::leftovers(pid, Duration::ZERO);
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]

@@ -22,7 +22,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use harness::cluster::image;
 use harness::exit_codes;
 
 use super::support;
@@ -293,62 +292,6 @@ fn wait_timeout(child: &mut Child, limit: Duration, name: &str) -> std::process:
     }
 }
 
-/// Everything the run of `pid` could have left: processes whose command
-/// line names its run directories, the directories, containers, networks.
-fn leftovers(pid: u32) -> Vec<String> {
-    let tag = format!("harness-{pid}-");
-    let mut found = Vec::new();
-    // Teardown of a signalled run is asynchronous at the edges (a server's
-    // last children exit after the postmaster): give it a few seconds.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        found.clear();
-        for e in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-                continue;
-            };
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            if cmd.contains(&tag) {
-                found.push(format!(
-                    "process {}: {cmd}",
-                    e.file_name().to_string_lossy()
-                ));
-            }
-        }
-        for e in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
-            if e.file_name().to_string_lossy().starts_with(&tag) {
-                found.push(format!("directory {}", e.path().display()));
-            }
-        }
-        if image::docker_answers() {
-            let ps = image::docker_cli(&[
-                "ps",
-                "-a",
-                "--format",
-                "{{.Names}}",
-                "--filter",
-                &format!("label=harness.owner_pid={pid}"),
-            ])
-            .unwrap_or_default();
-            found.extend(ps.lines().map(|c| format!("container {c}")));
-            let nets = image::docker_cli(&[
-                "network",
-                "ls",
-                "--format",
-                "{{.Name}}",
-                "--filter",
-                &format!("name={tag}"),
-            ])
-            .unwrap_or_default();
-            found.extend(nets.lines().map(|n| format!("network {n}")));
-        }
-        if found.is_empty() || Instant::now() > deadline {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// Run folders under `root` whose report was written (`summary.json`).
 fn finished_runs(root: &Path) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(root) else {
@@ -376,7 +319,7 @@ fn every_case(backend: &str) {
                     let t0 = Instant::now();
                     let (pid, _stderr) = interrupt(&case, sig);
                     eprintln!("{} {sig:?}: {:.1} s", case.name, t0.elapsed().as_secs_f64());
-                    (case.name, leftovers(pid))
+                    (case.name, support::leftovers(pid, Duration::from_secs(15)))
                 })
             })
             .collect();
@@ -440,6 +383,6 @@ fn interrupted_sqlite_seed_leaves_no_file() {
             .map(|e| e.file_name())
             .collect();
         assert!(left.is_empty(), "{sig:?}: files beside the path: {left:?}");
-        assert!(leftovers(pid).is_empty());
+        assert!(support::leftovers(pid, Duration::from_secs(15)).is_empty());
     }
 }

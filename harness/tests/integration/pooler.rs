@@ -366,16 +366,8 @@ fn up_prints_pooled_urls_and_sigint_leaves_no_pgbouncer() {
             );
         }
     });
-    let dirs: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("harness-{pid}-"))
-        })
-        .collect();
-    assert!(dirs.is_empty(), "run directories left behind: {dirs:?}");
+    let left = crate::support::leftovers(pid, Duration::ZERO);
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 /// `harness load --pooler pgbouncer` through the binary: 200 users pass

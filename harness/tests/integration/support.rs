@@ -1,5 +1,7 @@
 //! Clusters for tests, started through the harness's own cluster code.
 
+use std::time::{Duration, Instant};
+
 use harness::cluster::{image, BackendKind, Cluster, ClusterConfig, Durability, Endpoint};
 
 /// A native primary + replica with fast durability.
@@ -114,4 +116,60 @@ pub fn converted_rows(
         }
     }
     out
+}
+
+/// Everything the run of `pid` could have left: processes whose command
+/// line names its run directories, the directories, containers, networks.
+/// Looked for again until `grace` has passed, for teardown that ends
+/// after the process (a server's last children exit after the postmaster).
+pub fn leftovers(pid: u32, grace: Duration) -> Vec<String> {
+    let tag = format!("harness-{pid}-");
+    let mut found = Vec::new();
+    let deadline = Instant::now() + grace;
+    loop {
+        found.clear();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+                continue;
+            };
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(&tag) {
+                found.push(format!(
+                    "process {}: {cmd}",
+                    e.file_name().to_string_lossy()
+                ));
+            }
+        }
+        for e in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+            if e.file_name().to_string_lossy().starts_with(&tag) {
+                found.push(format!("directory {}", e.path().display()));
+            }
+        }
+        if image::docker_answers() {
+            let ps = image::docker_cli(&[
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}}",
+                "--filter",
+                &format!("label=harness.owner_pid={pid}"),
+            ])
+            .unwrap_or_default();
+            found.extend(ps.lines().map(|c| format!("container {c}")));
+            let nets = image::docker_cli(&[
+                "network",
+                "ls",
+                "--format",
+                "{{.Name}}",
+                "--filter",
+                &format!("name={tag}"),
+            ])
+            .unwrap_or_default();
+            found.extend(nets.lines().map(|n| format!("network {n}")));
+        }
+        if found.is_empty() || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
