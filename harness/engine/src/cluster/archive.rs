@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 
 use super::native::{find_bindir, run_as, run_as_user};
-use super::{free_port, run_tag, ClusterConfig, ClusterError, Endpoint};
+use super::{free_port, ClusterConfig, ClusterError, Endpoint};
 
 /// Server settings a restored server must not take over from the primary.
 const PRIMARY_ONLY: [&str; 3] = ["archive_mode", "archive_command", "archive_timeout"];
@@ -101,9 +101,7 @@ impl WalArchive {
                 "running as root and no unprivileged account to run PostgreSQL as; create the `postgres` user or set HARNESS_PG_USER".into(),
             ));
         }
-        let root = tempfile::Builder::new()
-            .prefix(&format!("{}-drill-", run_tag()))
-            .tempdir()?;
+        let root = super::janitor::scratch_dir("drill")?;
         for sub in ["wal", "sock"] {
             std::fs::create_dir(root.path().join(sub))?;
         }

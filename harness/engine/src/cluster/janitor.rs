@@ -4,8 +4,9 @@
 //! Every run directory, container and network the cluster layer makes is
 //! named or labelled with its owner's pid. At each cluster start the janitor
 //! looks for those whose owner is gone, stops their servers (and their
-//! PgBouncer instances, [`super::pooler`]) and removes them: the same job testcontainers' Ryuk does in other languages, without
-//! a sidecar container (no registry here to pull one from).
+//! PgBouncer instances, [`super::pooler`]) and removes them: the same job
+//! testcontainers' Ryuk does in other languages, without a sidecar
+//! container (no registry here to pull one from).
 
 use std::path::Path;
 
