@@ -5,10 +5,12 @@
 #                           temp dir removed on exit with the cluster),
 #                           installs pgloader / GNU time / sqlite3 if missing,
 #                           HARNESS (HARNESS_BIN, or a fresh release build)
-#   start_cluster DB...     `harness up` (native, fast durability), BASE (the
-#                           primary's URL without a database), creates DB...
-#   measure NAME CMD...     runs CMD under GNU time into $WORK/NAME.{time,out,err};
-#                           a failure is printed and added to FAILED
+#   start_cluster DB...     `harness up` (native, fast durability, autovacuum
+#                           off), BASE (the primary's URL without a
+#                           database), creates DB...
+#   measure NAME CMD...     after a checkpoint, runs CMD under GNU time into
+#                           $WORK/NAME.{time,out,err}; a failure is printed
+#                           and added to FAILED
 #   wall NAME / rss_mb NAME seconds and peak MB from $WORK/NAME.time
 
 compare_setup() {
@@ -57,11 +59,20 @@ start_cluster() {
     primary=$(sed -n 's/^primary: //p' "$WORK/up.out")
     [ -n "$primary" ] || { cat "$WORK/up.err"; echo "the cluster did not start"; exit 1; }
     BASE="${primary%/*}"
+    # No autovacuum during the comparison: the vacuum and analyze that one
+    # tool's million fresh rows set off would otherwise land in the timing
+    # of the tool measured after it. Every tool loads with it off.
+    psql -q "$BASE/postgres" -c "alter system set autovacuum = off" -c "select pg_reload_conf()" > /dev/null
     for d in "$@"; do psql -q "$BASE/postgres" -c "create database $d"; done
+}
+
+settle() { # before a timed step: the previous step's dirty pages written out
+    psql -q "$BASE/postgres" -c "checkpoint" > /dev/null
 }
 
 measure() { # name, command...: wall seconds and peak RSS (kB) into $WORK/<name>.time
     local name=$1; shift
+    settle
     /usr/bin/time -v -o "$WORK/$name.time" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || {
         echo "   $name failed (exit $?): see below"; tail -20 "$WORK/$name.err"; tail -20 "$WORK/$name.out"
         FAILED="$FAILED $name"; }

@@ -8,7 +8,8 @@
 # 1. builds the release harness, installs pgloader and GNU time if missing;
 # 2. writes a legacy SQLite file of ROWS rows over the app's 7 tables
 #    (apps/portal/legacy.sql, the legacy app's encodings) with sqlite3;
-# 3. starts a primary + replica with `harness up` (fast durability);
+# 3. starts a primary + replica with `harness up` (fast durability,
+#    autovacuum off, a checkpoint before each timed step);
 # 4. into three fresh databases: pgloader (Debian's package, its defaults),
 #    harness migrate (verification measured separately), and psql \copy of
 #    the same rows exported to CSV from the harness's result, into the same

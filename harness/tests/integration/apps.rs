@@ -306,6 +306,17 @@ INSERT INTO notes VALUES (1, 1, 'n');
 INSERT INTO settings VALUES (1, 'theme', 'dark');
 "#;
 
+/// Two values SQLite holds as different texts under a UNIQUE index that
+/// are one instant once PostgreSQL reads them as timestamps: only the
+/// target's unique index can find the duplicate, whether the load builds
+/// it before or after the COPY.
+const UNIQUE_IN_TARGET_ONLY: &str = r#"
+CREATE TABLE shops (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE slots (id INTEGER PRIMARY KEY, shop_id INTEGER NOT NULL REFERENCES shops(id), starts DATETIME UNIQUE, label TEXT);
+INSERT INTO shops VALUES (1, 'a'), (2, 'b');
+INSERT INTO slots VALUES (1, 1, '2024-01-02 03:04:05', 'x'), (2, 2, '2024-01-02T03:04:05Z', 'y'), (3, 1, '2024-01-03 00:00:00', 'z');
+"#;
+
 /// Every hand-written file, init -> migrate -> verify -> export.
 #[tokio::test]
 async fn any_sqlite_file_goes_through_init_migrate_verify_export() {
@@ -405,6 +416,21 @@ async fn any_sqlite_file_goes_through_init_migrate_verify_export() {
     assert!(
         note.contains("invoices"),
         "the draft names the path to the tenant: {note:?}"
+    );
+
+    let unique = sqlite(dir.path(), "unique_late", UNIQUE_IN_TARGET_ONLY);
+    let t = through(&c, dir.path(), "unique_late", &unique, Some("shop_id")).await;
+    // The second slot is the duplicate PostgreSQL names by its COPY line.
+    assert_eq!(
+        t.rejected,
+        BTreeSet::from([("slots".to_string(), 2)]),
+        "unique_late: {:?}",
+        t.records
+    );
+    assert!(
+        t.records[0].reason.contains("23505"),
+        "named as a unique violation: {:?}",
+        t.records
     );
 
     let text_key = sqlite(dir.path(), "text_key", TEXT_KEY);

@@ -21,14 +21,20 @@
 //!   table) are settled after the table's conversion: a row whose parent
 //!   did not make it is rejected with its cause and the pass redone.
 //! - Bulk-load order inside that transaction, as pg_restore does it:
-//!   non-unique secondary indexes (GIN over tsvector above all) are dropped
-//!   and rebuilt once after the COPY, foreign keys are added back after it
-//!   and validated in one pass. Unique indexes stay: they are how PostgreSQL
-//!   names the duplicate row's line.
+//!   indexes (GIN over tsvector above all, and unique ones such as the
+//!   primary key) are dropped and rebuilt once after the COPY, foreign keys
+//!   are added back after it and validated in one pass. Indexes a foreign
+//!   key points at stay (see [`target::deferrable_indexes`]).
 //! - What only PostgreSQL can judge (unique indexes such as a per-tenant
-//!   `lower(email)`, CHECKs) is found by COPY itself: the error names the line, the
-//!   line names the legacy row, the row is rejected and the table redone
-//!   without it (one extra pass per such row; these are rare).
+//!   `lower(email)`, CHECKs) is found by COPY itself: the error names the
+//!   line, the line names the legacy row, the row is rejected and the table
+//!   redone without it (one extra pass per such row; these are rare). A
+//!   unique index rebuilt after the COPY cannot name the row: when its
+//!   rebuild finds a duplicate, the table is loaded again with its unique
+//!   indexes in place, which can.
+//! - ANALYZE of a finished table runs on a second connection while the
+//!   next table loads: it reads committed rows and needs no lock the load
+//!   takes, and statistics are no part of what a re-run must find whole.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -249,6 +255,7 @@ pub async fn migrate(
     }
 
     let plans = Plan::all(app);
+    let mut analyzer = Analyzer::start(target, &role, &plans);
     let mut rejects = RejectFile::create(&opts.reject_path)?;
     let progress = Progress::new(opts.progress);
     let mut parents: Arc<Parents> = Arc::new(Parents::default());
@@ -322,6 +329,7 @@ pub async fn migrate(
             report.stopped = Some(why);
             break;
         }
+        analyzer.loaded(i);
         if is_parent(&plans, i) {
             let p = Arc::make_mut(&mut parents);
             p.keys
@@ -346,8 +354,117 @@ pub async fn migrate(
         report.verify_seconds = t1.elapsed().as_secs_f64();
         report.verify = Some(v);
     }
+    analyzer.finish(&mut conn).await?;
     target::close(conn).await;
     Ok(report)
+}
+
+/// ANALYZE of the finished tables on a second connection, while the next
+/// tables load (see the module docs). Fresh statistics for the first
+/// queries after the migration.
+///
+/// A table is analyzed once the last table that references it is loaded:
+/// loading a child drops its foreign keys, which locks the parent against
+/// ANALYZE (and ANALYZE would hold the child's load up the same way).
+struct Analyzer {
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+    /// Ends with the tables it could not analyze.
+    task: tokio::task::JoinHandle<Vec<String>>,
+    /// Table names by plan index, the last index of a table referencing
+    /// each, and the tables loaded and not yet handed over.
+    names: Vec<String>,
+    last_child: Vec<Option<usize>>,
+    waiting: Vec<usize>,
+}
+
+impl Analyzer {
+    /// `role`: the role the migration writes as (the tables' owner).
+    fn start(target: &PgConnectOptions, role: &str, plans: &[Plan]) -> Analyzer {
+        let last_child = (0..plans.len())
+            .map(|i| {
+                plans
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, p)| *j != i && p.refs.iter().any(|(_, parent)| *parent == i))
+                    .map(|(j, _)| j)
+                    .max()
+            })
+            .collect();
+        let names = plans.iter().map(|p| p.name().to_string()).collect();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (target, role) = (target.clone(), role.to_string());
+        let task = tokio::spawn(async move {
+            let mut conn = match target::connect(&target).await {
+                Ok(mut c) => match exec(&mut c, format!("set role {}", quote(&role)), "").await {
+                    Ok(()) => Some(c),
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+            let mut left = Vec::new();
+            while let Some(table) = rx.recv().await {
+                let done = match conn.as_mut() {
+                    Some(c) => exec(c, format!("analyze {}", quote(&table)), "")
+                        .await
+                        .is_ok(),
+                    None => false,
+                };
+                if !done {
+                    left.push(table);
+                }
+            }
+            if let Some(c) = conn {
+                target::close(c).await;
+            }
+            left
+        });
+        Analyzer {
+            tx,
+            task,
+            names,
+            last_child,
+            waiting: Vec::new(),
+        }
+    }
+
+    /// Table `index` is loaded: hand over it and the tables whose last
+    /// child it was.
+    fn loaded(&mut self, index: usize) {
+        self.waiting.push(index);
+        let last_child = &self.last_child;
+        let (now, later): (Vec<usize>, Vec<usize>) = self
+            .waiting
+            .iter()
+            .partition(|t| last_child[**t].is_none_or(|c| c <= index));
+        self.waiting = later;
+        for t in now {
+            // The task ends only after the sender is dropped.
+            let _ = self.tx.send(self.names[t].clone());
+        }
+    }
+
+    /// Wait for the analyses; what the second connection could not do
+    /// (it could not connect, or an ANALYZE failed) is done on `conn`,
+    /// whose error is then the run's.
+    async fn finish(self, conn: &mut PgConnection) -> Result<(), MigrateError> {
+        for t in self.waiting {
+            let _ = self.tx.send(self.names[t].clone());
+        }
+        drop(self.tx);
+        let left = self.task.await.map_err(|e| MigrateError::Pipeline {
+            table: "-".into(),
+            problem: format!("analyzing the tables: {e}"),
+        })?;
+        for table in left {
+            exec(
+                conn,
+                format!("analyze {}", quote(&table)),
+                "analyzing the table",
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 async fn join<T>(
@@ -427,13 +544,22 @@ async fn run_table(
     let mut skip: HashSet<i64> = HashSet::new();
     let mut pg_rejects: Vec<RejectRecord> = Vec::new();
     let triggers = target::has_user_triggers(conn, name).await?;
-    let indexes = target::deferrable_indexes(conn, name).await?;
+    let deferrable = target::deferrable_indexes(conn, name).await?;
     let fks = target::foreign_keys(conn, name).await?;
     let binary = binary_plan(conn, plan).await?;
+    // Unique indexes are rebuilt after the COPY too, until one finds a
+    // duplicate: the table is then redone with them in place, where the
+    // COPY error names the line, hence the legacy row, to reject.
+    let mut keep_unique = false;
     let mut passes = 0;
     loop {
         passes += 1;
         pb.set_position(0);
+        let indexes: Vec<target::Rebuild> = deferrable
+            .iter()
+            .filter(|r| !(keep_unique && r.unique))
+            .cloned()
+            .collect();
         let outcome = pass(
             conn,
             plan,
@@ -465,13 +591,6 @@ async fn run_table(
                 let mut all = pg_rejects.clone();
                 all.extend(conv.rejects.iter().cloned());
                 finish_table(conn, name, fingerprint, conv.sent.len() as u64, &all).await?;
-                // Fresh statistics for the first queries after the migration.
-                exec(
-                    conn,
-                    format!("analyze {}", quote(name)),
-                    "analyzing the table",
-                )
-                .await?;
                 return Ok(TableOutcome {
                     conv,
                     rejects: all,
@@ -479,6 +598,16 @@ async fn run_table(
                     passes,
                     seconds: start.elapsed().as_secs_f64(),
                 });
+            }
+            PassEnd::Duplicates => {
+                if keep_unique {
+                    return Err(MigrateError::Pipeline {
+                        table: name.to_string(),
+                        problem: "a unique index found duplicates after the COPY although it was kept through it".into(),
+                    });
+                }
+                tracing::info!("{name}: a unique index found duplicate rows after the COPY; loading again with the unique indexes in place to name them");
+                keep_unique = true;
             }
             PassEnd::Stopped(conv) => {
                 let mut all = pg_rejects.clone();
@@ -500,6 +629,10 @@ async fn run_table(
 enum PassEnd {
     Copied(ConvOut),
     Stopped(ConvOut),
+    /// A unique index rebuilt after the COPY found duplicates; the
+    /// transaction is rolled back and the pass redone with unique indexes
+    /// in place, so that COPY names the rows.
+    Duplicates,
     /// PostgreSQL refused a row, or rows lost their parent row in the same
     /// table; the transaction is rolled back and the pass redone without them.
     Refused {
@@ -516,8 +649,8 @@ async fn exec(conn: &mut PgConnection, sql: String, what: &str) -> Result<(), Mi
     Ok(())
 }
 
-/// Index and foreign-key definitions (name, DDL) dropped for a pass and
-/// rebuilt after its COPY.
+/// Foreign-key definitions (name, DDL) dropped for a pass and added back
+/// after its COPY.
 type Deferred<'a> = &'a [(String, String)];
 
 /// Rows whose parent row in the same table did not make it into `sent`:
@@ -586,7 +719,7 @@ async fn pass(
     parents: Arc<Parents>,
     skip: Arc<HashSet<i64>>,
     on_error: OnError,
-    (triggers, indexes, fks): (bool, Deferred<'_>, Deferred<'_>),
+    (triggers, indexes, fks): (bool, &[target::Rebuild], Deferred<'_>),
     binary: Option<Arc<Vec<bool>>>,
     pb: &ProgressBar,
 ) -> Result<PassEnd, MigrateError> {
@@ -601,9 +734,10 @@ async fn pass(
         )
         .await?;
     }
-    // Secondary indexes (not unique: those find duplicates by line) are
-    // built once after the COPY instead of row by row, as pg_restore does;
-    // inside this transaction, so a crash leaves them as they were.
+    // Indexes are built once after the COPY instead of row by row, as
+    // pg_restore does (unique ones too, unless a previous pass found
+    // duplicates: see `run_table`); inside this transaction, so a crash
+    // leaves them as they were.
     for (fk, _) in fks {
         exec(
             conn,
@@ -612,13 +746,8 @@ async fn pass(
         )
         .await?;
     }
-    for (index, _) in indexes {
-        exec(
-            conn,
-            format!("drop index {index}"),
-            "dropping a secondary index for the load",
-        )
-        .await?;
+    for index in indexes {
+        exec(conn, index.drop.clone(), "dropping an index for the load").await?;
     }
     let cols: Vec<String> = plan.def.target_columns().map(quote).collect();
     let stmt = format!(
@@ -709,7 +838,8 @@ async fn pass(
     }
     match copy.finish().await {
         Ok(_) => {
-            for (_, def) in indexes {
+            for index in indexes {
+                let def = &index.create;
                 // GIN builds are faster with a cache-sized buffer than a
                 // large one (it gathers keys in a tree of this size before
                 // each flush); b-tree sorts want room to stay in memory.
@@ -724,7 +854,21 @@ async fn pass(
                     "sizing the index build's memory",
                 )
                 .await?;
-                exec(conn, def.clone(), "rebuilding a secondary index").await?;
+                if let Err(e) = sqlx::raw_sql(AssertSqlSafe(def.clone()))
+                    .execute(&mut *conn)
+                    .await
+                {
+                    let duplicate = index.unique
+                        && e.as_database_error().and_then(|d| d.code()).as_deref() == Some("23505");
+                    exec(conn, "rollback".into(), "rolling back").await?;
+                    if duplicate {
+                        return Ok(PassEnd::Duplicates);
+                    }
+                    return Err(MigrateError::Target {
+                        what: format!("rebuilding an index of {name} after the COPY"),
+                        source: e,
+                    });
+                }
             }
             for (fk, def) in fks {
                 exec(

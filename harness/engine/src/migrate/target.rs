@@ -185,14 +185,33 @@ pub async fn has_user_triggers(conn: &mut PgConnection, table: &str) -> Result<b
         .map_err(MigrateError::target(format!("reading triggers of {table}")))
 }
 
-/// Non-unique indexes that back no constraint, as (quoted name, CREATE
-/// statement): safe to drop for a bulk load and rebuild after it. None when
-/// the migration role may not create in the table's schema (it could drop
-/// them but not build them again): they are then kept through the load.
+/// An index dropped for a bulk load and built again after it.
+#[derive(Debug, Clone)]
+pub struct Rebuild {
+    /// The statement that drops it (`drop index`, or `alter table .. drop
+    /// constraint` for a primary key or unique constraint).
+    pub drop: String,
+    /// The statement that builds it again, as the catalog defines it.
+    pub create: String,
+    /// A unique index or constraint: its rebuild can find duplicates, which
+    /// the load then redoes with it in place, so that COPY names the row.
+    pub unique: bool,
+}
+
+/// The indexes of `table` a bulk load may drop and build again once after
+/// its COPY, as pg_restore orders it (one sorted build instead of a b-tree
+/// insert per row): unique indexes and constraints first, then the others.
+///
+/// Kept through the load, whatever the mode: indexes that a foreign key
+/// points at (dropping one would drop the keys of other tables), the
+/// replica identity, the clustered index, indexes and constraints that
+/// carry a comment (their rebuild would lose it), exclusion constraints.
+/// Everything is kept when the migration role may not create in the
+/// table's schema (it could drop the indexes but not build them again).
 pub async fn deferrable_indexes(
     conn: &mut PgConnection,
     table: &str,
-) -> Result<Vec<(String, String)>, MigrateError> {
+) -> Result<Vec<Rebuild>, MigrateError> {
     let may_create: bool = sqlx::query_scalar(
         "select has_schema_privilege(c.relnamespace, 'CREATE') from pg_class c where c.oid = $1::regclass",
     )
@@ -204,19 +223,45 @@ pub async fn deferrable_indexes(
         tracing::info!("{table}: the migration role may not create in its schema; its indexes stay during the load");
         return Ok(Vec::new());
     }
-    sqlx::query_as(
-        "select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    let rows: Vec<(String, Option<String>, String, String, bool)> = sqlx::query_as(
+        "select i.indexrelid::regclass::text, quote_ident(c.conname),
+                pg_get_indexdef(i.indexrelid), coalesce(pg_get_constraintdef(c.oid), ''),
+                i.indisunique
          from pg_index i
-         where i.indrelid = $1::regclass and not i.indisunique and not i.indisprimary
-           and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)
-         order by 1",
+         left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
+         where i.indrelid = $1::regclass
+           and not i.indisreplident and not i.indisclustered
+           and obj_description(i.indexrelid, 'pg_class') is null
+           and (c.oid is null or (c.contype in ('p', 'u')
+                                  and obj_description(c.oid, 'pg_constraint') is null))
+           and not exists (select 1 from pg_constraint f
+                           where f.contype = 'f' and f.conindid = i.indexrelid)
+         order by not i.indisunique, 1",
     )
     .bind(quote(table))
     .fetch_all(&mut *conn)
     .await
     .map_err(MigrateError::target(format!(
         "reading the indexes of {table}"
-    )))
+    )))?;
+    let qtable = quote(table);
+    Ok(rows
+        .into_iter()
+        .map(
+            |(index, constraint, indexdef, condef, unique)| match constraint {
+                Some(con) => Rebuild {
+                    drop: format!("alter table {qtable} drop constraint {con}"),
+                    create: format!("alter table {qtable} add constraint {con} {condef}"),
+                    unique,
+                },
+                None => Rebuild {
+                    drop: format!("drop index {index}"),
+                    create: indexdef,
+                    unique,
+                },
+            },
+        )
+        .collect())
 }
 
 /// Foreign keys of a table, as (quoted name, definition): dropped for the
