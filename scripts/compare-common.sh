@@ -8,7 +8,8 @@
 #   start_cluster DB...     `harness up` (native, fast durability, autovacuum
 #                           off), BASE (the primary's URL without a
 #                           database), creates DB...
-#   measure NAME CMD...     after a checkpoint, runs CMD under GNU time into
+#   measure NAME CMD...     once the replica has caught up, after a
+#                           checkpoint, runs CMD under GNU time into
 #                           $WORK/NAME.{time,out,err}; a failure is printed
 #                           and added to FAILED
 #   wall NAME / rss_mb NAME seconds and peak MB from $WORK/NAME.time
@@ -66,7 +67,13 @@ start_cluster() {
     for d in "$@"; do psql -q "$BASE/postgres" -c "create database $d"; done
 }
 
-settle() { # before a timed step: the previous step's dirty pages written out
+settle() { # before a timed step: the replica has replayed the previous
+    # step's WAL (replay takes CPU from whoever runs next), and its dirty
+    # pages are written out
+    for _ in $(seq 1 600); do
+        [ "$(psql -tA "$BASE/postgres" -c "select coalesce(bool_and(replay_lsn >= pg_current_wal_lsn()), true) from pg_stat_replication")" = t ] && break
+        sleep 0.1
+    done
     psql -q "$BASE/postgres" -c "checkpoint" > /dev/null
 }
 
