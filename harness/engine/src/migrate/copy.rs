@@ -23,8 +23,9 @@
 //! - Bulk-load order inside that transaction, as pg_restore does it:
 //!   indexes (GIN over tsvector above all, and unique ones such as the
 //!   primary key) are dropped and rebuilt once after the COPY, foreign keys
-//!   are added back after it and validated in one pass. Indexes a foreign
-//!   key points at stay (see [`target::deferrable_indexes`]).
+//!   are added back after it and validated in one pass. A key that other
+//!   tables' foreign keys point at goes too while those tables are empty,
+//!   their foreign keys with it (see [`target::deferrable_indexes`]).
 //! - What only PostgreSQL can judge (unique indexes such as a per-tenant
 //!   `lower(email)`, CHECKs) is found by COPY itself: the error names the
 //!   line, the line names the legacy row, the row is rejected and the table

@@ -202,12 +202,17 @@ pub struct Rebuild {
 /// its COPY, as pg_restore orders it (one sorted build instead of a b-tree
 /// insert per row): unique indexes and constraints first, then the others.
 ///
-/// Kept through the load, whatever the mode: indexes that a foreign key
-/// points at (dropping one would drop the keys of other tables), the
-/// replica identity, the clustered index, indexes and constraints that
-/// carry a comment (their rebuild would lose it), exclusion constraints.
-/// Everything is kept when the migration role may not create in the
-/// table's schema (it could drop the indexes but not build them again).
+/// A key that foreign keys of other tables point at is deferred too while
+/// those tables are still empty (they load after it): their foreign keys
+/// are dropped with it and added back after its rebuild, which validates
+/// nothing on an empty table. It is kept when one of them holds rows, is
+/// partitioned or a partition, belongs to a role the migration role is not
+/// a member of, or carries a comment. Also kept through the load, whatever
+/// the mode: the replica identity, the clustered index, indexes and
+/// constraints that carry a comment (their rebuild would lose it),
+/// exclusion constraints. Everything is kept when the migration role may
+/// not create in the table's schema (it could drop the indexes but not
+/// build them again).
 pub async fn deferrable_indexes(
     conn: &mut PgConnection,
     table: &str,
@@ -223,19 +228,46 @@ pub async fn deferrable_indexes(
         tracing::info!("{table}: the migration role may not create in its schema; its indexes stay during the load");
         return Ok(Vec::new());
     }
-    let rows: Vec<(String, Option<String>, String, String, bool)> = sqlx::query_as(
+    type Row = (
+        String,
+        Option<String>,
+        String,
+        String,
+        bool,
+        bool,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+    );
+    // Foreign keys of the table itself (a self-reference included) are
+    // dropped and added back by the load; `dependents` are those of other
+    // tables, `blocked` says one of them cannot be dropped and re-added.
+    let rows: Vec<Row> = sqlx::query_as(
         "select i.indexrelid::regclass::text, quote_ident(c.conname),
                 pg_get_indexdef(i.indexrelid), coalesce(pg_get_constraintdef(c.oid), ''),
-                i.indisunique
+                i.indisunique,
+                coalesce(d.blocked, false),
+                coalesce(d.tables, '{}'), coalesce(d.names, '{}'), coalesce(d.defs, '{}')
          from pg_index i
+         join pg_class t on t.oid = i.indrelid
          left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
+         left join lateral (
+             select bool_or(f.conparentid <> 0 or fc.relkind <> 'r' or fc.relispartition
+                            or t.relkind <> 'r' or t.relispartition
+                            or not pg_has_role(fc.relowner, 'MEMBER')
+                            or obj_description(f.oid, 'pg_constraint') is not null) as blocked,
+                    array_agg(f.conrelid::regclass::text order by f.oid) as tables,
+                    array_agg(quote_ident(f.conname) order by f.oid) as names,
+                    array_agg(pg_get_constraintdef(f.oid) order by f.oid) as defs
+             from pg_constraint f join pg_class fc on fc.oid = f.conrelid
+             where f.contype = 'f' and f.conindid = i.indexrelid
+               and f.conrelid <> i.indrelid
+         ) d on true
          where i.indrelid = $1::regclass
            and not i.indisreplident and not i.indisclustered
            and obj_description(i.indexrelid, 'pg_class') is null
            and (c.oid is null or (c.contype in ('p', 'u')
                                   and obj_description(c.oid, 'pg_constraint') is null))
-           and not exists (select 1 from pg_constraint f
-                           where f.contype = 'f' and f.conindid = i.indexrelid)
          order by not i.indisunique, 1",
     )
     .bind(quote(table))
@@ -245,23 +277,51 @@ pub async fn deferrable_indexes(
         "reading the indexes of {table}"
     )))?;
     let qtable = quote(table);
-    Ok(rows
-        .into_iter()
-        .map(
-            |(index, constraint, indexdef, condef, unique)| match constraint {
-                Some(con) => Rebuild {
-                    drop: format!("alter table {qtable} drop constraint {con}"),
-                    create: format!("alter table {qtable} add constraint {con} {condef}"),
-                    unique,
-                },
-                None => Rebuild {
-                    drop: format!("drop index {index}"),
-                    create: indexdef,
-                    unique,
-                },
-            },
-        )
-        .collect())
+    let mut out = Vec::new();
+    for (index, constraint, indexdef, condef, unique, blocked, tables, names, defs) in rows {
+        if blocked {
+            continue;
+        }
+        let mut empty = true;
+        for child in tables.iter().collect::<std::collections::BTreeSet<_>>() {
+            let rows: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "select exists (select 1 from {child})"
+            )))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(MigrateError::target(format!(
+                "looking for rows in {child}, whose foreign keys point at {table}"
+            )))?;
+            empty &= !rows;
+        }
+        if !empty {
+            continue;
+        }
+        let (mut drop, mut create) = match constraint {
+            Some(con) => (
+                format!("alter table {qtable} drop constraint {con}"),
+                format!("alter table {qtable} add constraint {con} {condef}"),
+            ),
+            None => (format!("drop index {index}"), indexdef),
+        };
+        if !tables.is_empty() {
+            let fk_drops: Vec<String> = tables
+                .iter()
+                .zip(&names)
+                .map(|(t, n)| format!("alter table {t} drop constraint {n}"))
+                .collect();
+            drop = format!("{}; {drop}", fk_drops.join("; "));
+            for ((t, n), def) in tables.iter().zip(&names).zip(&defs) {
+                create.push_str(&format!("; alter table {t} add constraint {n} {def}"));
+            }
+        }
+        out.push(Rebuild {
+            drop,
+            create,
+            unique,
+        });
+    }
+    Ok(out)
 }
 
 /// Foreign keys of a table, as (quoted name, definition): dropped for the
