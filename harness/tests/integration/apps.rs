@@ -172,9 +172,9 @@ async fn round_trip(
         .unwrap_or_else(|e| panic!("{name}: the folder's migrations: {e}"));
     let mut loaded = c.primary().with_database(&db).connect().await.unwrap();
     assert_eq!(
-        schema_lines(&mut loaded).await,
-        schema_lines(&mut schema).await,
-        "{name}: the migrated database's keys, indexes and triggers differ from the folder's schema"
+        support::catalog(&mut loaded).await,
+        support::catalog(&mut schema).await,
+        "{name}: the migrated database's schema differs from the one the folder's migrations create"
     );
     let back = dir.join(format!("{name}-back.db"));
     let (code, out) = run(harness_bin()
@@ -226,32 +226,6 @@ async fn round_trip(
         records,
         init_out,
     }
-}
-
-/// Constraints, indexes and triggers (with their enabled state) of the
-/// app's schemas, one line each, sorted.
-async fn schema_lines(conn: &mut sqlx::PgConnection) -> Vec<String> {
-    sqlx::query_scalar(
-        "with ns as (select oid from pg_namespace
-                     where nspname not in ('pg_catalog', 'information_schema', 'harness_migration')
-                       and nspname not like 'pg_toast%' and nspname not like 'pg_temp%')
-         select line from (
-             select format('constraint %s %s %s %s', conrelid::regclass, conname,
-                           pg_get_constraintdef(oid), convalidated) as line
-             from pg_constraint where connamespace in (select oid from ns)
-           union all
-             select format('index %s', pg_get_indexdef(i.indexrelid))
-             from pg_index i join pg_class t on t.oid = i.indrelid
-             where t.relnamespace in (select oid from ns)
-           union all
-             select format('trigger %s %s', pg_get_triggerdef(g.oid), g.tgenabled)
-             from pg_trigger g join pg_class t on t.oid = g.tgrelid
-             where not g.tgisinternal and t.relnamespace in (select oid from ns)
-         ) lines order by line",
-    )
-    .fetch_all(conn)
-    .await
-    .expect("reading the schema")
 }
 
 /// Names SQLite takes and PostgreSQL needs quoted or cut: reserved words,

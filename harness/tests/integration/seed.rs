@@ -8,73 +8,9 @@ use fixtures::generate::Spec;
 use fixtures::schema::{Table, MIGRATOR};
 use fixtures::write::sqlite::write_sqlite;
 use harness::cluster::Cluster;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::support;
-
-/// Everything the migrations create that a test of "up, down, up" must see
-/// come back the same: tables (with RLS flags, owner and grants), columns
-/// (type, nullability, default, generated expression), constraints,
-/// indexes, policies, triggers, functions, views, sequences, schema and
-/// default privileges, and the app roles' attributes. Oids and sqlx's
-/// bookkeeping rows are left out: they change on every run by design.
-const CATALOG: &str = r#"
-with rel as (
-    select c.oid, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relowner, c.relacl
-    from pg_class c where c.relnamespace = 'public'::regnamespace
-)
-select line from (
-    select format('relation %s kind=%s rls=%s force=%s owner=%s acl=%s', relname, relkind,
-                  relrowsecurity, relforcerowsecurity, pg_get_userbyid(relowner), coalesce(relacl::text, '-')) as line
-    from rel
-  union all
-    select format('column %s.%s #%s %s notnull=%s default=%s generated=%s acl=%s', r.relname, a.attname, a.attnum,
-                  format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                  coalesce(pg_get_expr(d.adbin, d.adrelid), '-'), a.attgenerated, coalesce(a.attacl::text, '-'))
-    from rel r join pg_attribute a on a.attrelid = r.oid
-    left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-    where a.attnum > 0 and not a.attisdropped
-  union all
-    select format('constraint %s.%s %s', r.relname, k.conname, pg_get_constraintdef(k.oid))
-    from rel r join pg_constraint k on k.conrelid = r.oid
-  union all
-    select format('index %s', pg_get_indexdef(i.indexrelid))
-    from rel r join pg_index i on i.indrelid = r.oid
-  union all
-    select format('policy %s.%s %s %s roles=%s using=%s check=%s', tablename, policyname, permissive, cmd,
-                  roles::text, coalesce(qual, '-'), coalesce(with_check, '-'))
-    from pg_policies where schemaname = 'public'
-  union all
-    select format('trigger %s', pg_get_triggerdef(t.oid))
-    from rel r join pg_trigger t on t.tgrelid = r.oid where not t.tgisinternal
-  union all
-    select format('function %s owner=%s acl=%s secdef=%s config=%s', pg_get_functiondef(p.oid),
-                  pg_get_userbyid(p.proowner), coalesce(p.proacl::text, '-'), p.prosecdef, coalesce(p.proconfig::text, '-'))
-    from pg_proc p where p.pronamespace = 'public'::regnamespace
-  union all
-    select format('view %s %s', r.relname, pg_get_viewdef(r.oid)) from rel r where r.relkind in ('v', 'm')
-  union all
-    select format('type %s %s', t.typname, t.typtype) from pg_type t
-    where t.typnamespace = 'public'::regnamespace and t.typtype not in ('b', 'c')
-  union all
-    select format('schema public owner=%s acl=%s', pg_get_userbyid(nspowner), coalesce(nspacl::text, '-'))
-    from pg_namespace where nspname = 'public'
-  union all
-    select format('default acl %s %s %s', pg_get_userbyid(defaclrole), defaclobjtype, defaclacl::text) from pg_default_acl
-  union all
-    select format('role %s super=%s login=%s bypassrls=%s inherit=%s', rolname, rolsuper, rolcanlogin, rolbypassrls, rolinherit)
-    from pg_roles where rolname like 'portal%'
-) lines
-where line not like '%_sqlx_migrations%'
-order by line
-"#;
-
-async fn catalog(pool: &PgPool) -> Vec<String> {
-    sqlx::query_scalar(CATALOG)
-        .fetch_all(pool)
-        .await
-        .expect("catalog query")
-}
 
 async fn fresh_database(cluster: &Cluster, name: &str) -> PgConnection {
     let mut admin = cluster.primary().connect().await.unwrap();
@@ -102,10 +38,10 @@ async fn migrations_up_down_up_leave_the_catalog_identical() {
         .pool(2)
         .await
         .unwrap();
-    let before = catalog(&pool).await;
+    let before = support::catalog(&pool).await;
 
     MIGRATOR.run(&pool).await.expect("up");
-    let first = catalog(&pool).await;
+    let first = support::catalog(&pool).await;
     for t in Table::ALL {
         let line = format!("relation {} kind=r ", t.name());
         assert!(
@@ -122,7 +58,7 @@ async fn migrations_up_down_up_leave_the_catalog_identical() {
             .contains("FOREIGN KEY (company_id, project_id) REFERENCES projects(company_id, id)")));
 
     MIGRATOR.undo(&pool, 0).await.expect("down");
-    let after_down = catalog(&pool).await;
+    let after_down = support::catalog(&pool).await;
     let tables: Vec<&String> = after_down
         .iter()
         .filter(|l| l.starts_with("relation "))
@@ -136,7 +72,7 @@ async fn migrations_up_down_up_leave_the_catalog_identical() {
     assert!(left.is_empty(), "down left objects behind: {left:?}");
 
     MIGRATOR.run(&pool).await.expect("up again");
-    let second = catalog(&pool).await;
+    let second = support::catalog(&pool).await;
     let only_first: Vec<&String> = first.iter().filter(|l| !second.contains(l)).collect();
     let only_second: Vec<&String> = second.iter().filter(|l| !first.contains(l)).collect();
     assert!(
@@ -198,7 +134,7 @@ async fn the_postgres_seed_goes_through_the_migration_and_loads_every_row() {
     MIGRATOR.run(&mut conn).await.unwrap();
     let endpoint = cluster.primary().with_database(name);
     let pool = endpoint.pool(1).await.unwrap();
-    let schema_before = catalog(&pool).await;
+    let schema_before = support::catalog(&pool).await;
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("seed.json");
     let out = seed_cmd(&cluster.primary().url(), name, 9)
@@ -225,7 +161,7 @@ async fn the_postgres_seed_goes_through_the_migration_and_loads_every_row() {
     // The keys and indexes dropped for the load came back exactly.
     assert_eq!(
         schema_before,
-        catalog(&pool).await,
+        support::catalog(&pool).await,
         "the seed changed the schema"
     );
 

@@ -173,3 +173,70 @@ pub fn leftovers(pid: u32, grace: Duration) -> Vec<String> {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// Everything the migrations create in schema `public` that must come
+/// back the same after "up, down, up", and that a load (which drops and
+/// rebuilds keys and indexes, and disables user triggers) must leave as it
+/// found it: tables (with RLS flags, owner and grants), columns (type,
+/// nullability, default, generated expression), constraints, indexes,
+/// policies, triggers (and whether they are enabled), functions, views,
+/// sequences, schema and default privileges, and the attributes of the
+/// reference app's roles. Oids and sqlx's bookkeeping rows are left out:
+/// they change on every run by design.
+const CATALOG: &str = r#"
+with rel as (
+    select c.oid, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relowner, c.relacl
+    from pg_class c where c.relnamespace = 'public'::regnamespace
+)
+select line from (
+    select format('relation %s kind=%s rls=%s force=%s owner=%s acl=%s', relname, relkind,
+                  relrowsecurity, relforcerowsecurity, pg_get_userbyid(relowner), coalesce(relacl::text, '-')) as line
+    from rel
+  union all
+    select format('column %s.%s #%s %s notnull=%s default=%s generated=%s acl=%s', r.relname, a.attname, a.attnum,
+                  format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                  coalesce(pg_get_expr(d.adbin, d.adrelid), '-'), a.attgenerated, coalesce(a.attacl::text, '-'))
+    from rel r join pg_attribute a on a.attrelid = r.oid
+    left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    where a.attnum > 0 and not a.attisdropped
+  union all
+    select format('constraint %s.%s %s', r.relname, k.conname, pg_get_constraintdef(k.oid))
+    from rel r join pg_constraint k on k.conrelid = r.oid
+  union all
+    select format('index %s', pg_get_indexdef(i.indexrelid))
+    from rel r join pg_index i on i.indrelid = r.oid
+  union all
+    select format('policy %s.%s %s %s roles=%s using=%s check=%s', tablename, policyname, permissive, cmd,
+                  roles::text, coalesce(qual, '-'), coalesce(with_check, '-'))
+    from pg_policies where schemaname = 'public'
+  union all
+    select format('trigger %s enabled=%s', pg_get_triggerdef(t.oid), t.tgenabled)
+    from rel r join pg_trigger t on t.tgrelid = r.oid where not t.tgisinternal
+  union all
+    select format('function %s owner=%s acl=%s secdef=%s config=%s', pg_get_functiondef(p.oid),
+                  pg_get_userbyid(p.proowner), coalesce(p.proacl::text, '-'), p.prosecdef, coalesce(p.proconfig::text, '-'))
+    from pg_proc p where p.pronamespace = 'public'::regnamespace
+  union all
+    select format('view %s %s', r.relname, pg_get_viewdef(r.oid)) from rel r where r.relkind in ('v', 'm')
+  union all
+    select format('type %s %s', t.typname, t.typtype) from pg_type t
+    where t.typnamespace = 'public'::regnamespace and t.typtype not in ('b', 'c')
+  union all
+    select format('schema public owner=%s acl=%s', pg_get_userbyid(nspowner), coalesce(nspacl::text, '-'))
+    from pg_namespace where nspname = 'public'
+  union all
+    select format('default acl %s %s %s', pg_get_userbyid(defaclrole), defaclobjtype, defaclacl::text) from pg_default_acl
+  union all
+    select format('role %s super=%s login=%s bypassrls=%s inherit=%s', rolname, rolsuper, rolcanlogin, rolbypassrls, rolinherit)
+    from pg_roles where rolname like 'portal%'
+) lines
+where line not like '%_sqlx_migrations%'
+order by line
+"#;
+
+pub async fn catalog<'e>(db: impl sqlx::PgExecutor<'e>) -> Vec<String> {
+    sqlx::query_scalar(CATALOG)
+        .fetch_all(db)
+        .await
+        .expect("catalog query")
+}

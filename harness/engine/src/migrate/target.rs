@@ -156,16 +156,15 @@ pub async fn table_states(
             });
             continue;
         }
-        let any: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "select exists (select 1 from {})",
-            quote(&t.name)
-        )))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(MigrateError::target(format!(
-            "looking into {}; does the app's migrations/ create it?",
-            t.name
-        )))?;
+        let any = has_rows(
+            conn,
+            &quote(&t.name),
+            format!(
+                "looking into {}; does the app's migrations/ create it?",
+                t.name
+            ),
+        )
+        .await?;
         out.push(if any {
             TableState::Foreign
         } else {
@@ -173,6 +172,21 @@ pub async fn table_states(
         });
     }
     Ok(out)
+}
+
+/// Whether `relation` (quoted, as SQL names it) holds a row; `what` says
+/// what the look was for if it fails.
+async fn has_rows(
+    conn: &mut PgConnection,
+    relation: &str,
+    what: String,
+) -> Result<bool, MigrateError> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select exists (select 1 from {relation})"
+    )))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(MigrateError::target(what))
 }
 
 /// Whether the table has user triggers (disabled during COPY: an audit or
@@ -240,14 +254,15 @@ pub async fn deferrable_indexes(
         Vec<String>,
     );
     // Foreign keys of the table itself (a self-reference included) are
-    // dropped and added back by the load; `dependents` are those of other
-    // tables, `blocked` says one of them cannot be dropped and re-added.
+    // dropped and added back by the load. Those of other tables that point
+    // at an index come as the tables they sit on and the statements that
+    // drop and add them; `blocked` says one of them may not be touched.
     let rows: Vec<Row> = sqlx::query_as(
         "select i.indexrelid::regclass::text, quote_ident(c.conname),
                 pg_get_indexdef(i.indexrelid), coalesce(pg_get_constraintdef(c.oid), ''),
                 i.indisunique,
                 coalesce(d.blocked, false),
-                coalesce(d.tables, '{}'), coalesce(d.names, '{}'), coalesce(d.defs, '{}')
+                coalesce(d.tables, '{}'), coalesce(d.drops, '{}'), coalesce(d.adds, '{}')
          from pg_index i
          join pg_class t on t.oid = i.indrelid
          left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
@@ -256,9 +271,12 @@ pub async fn deferrable_indexes(
                             or t.relkind <> 'r' or t.relispartition
                             or not pg_has_role(fc.relowner, 'MEMBER')
                             or obj_description(f.oid, 'pg_constraint') is not null) as blocked,
-                    array_agg(f.conrelid::regclass::text order by f.oid) as tables,
-                    array_agg(quote_ident(f.conname) order by f.oid) as names,
-                    array_agg(pg_get_constraintdef(f.oid) order by f.oid) as defs
+                    array_agg(distinct f.conrelid::regclass::text) as tables,
+                    array_agg(format('alter table %s drop constraint %I',
+                                     f.conrelid::regclass, f.conname) order by f.oid) as drops,
+                    array_agg(format('alter table %s add constraint %I %s',
+                                     f.conrelid::regclass, f.conname, pg_get_constraintdef(f.oid))
+                              order by f.oid) as adds
              from pg_constraint f join pg_class fc on fc.oid = f.conrelid
              where f.contype = 'f' and f.conindid = i.indexrelid
                and f.conrelid <> i.indrelid
@@ -278,46 +296,29 @@ pub async fn deferrable_indexes(
     )))?;
     let qtable = quote(table);
     let mut out = Vec::new();
-    for (index, constraint, indexdef, condef, unique, blocked, tables, names, defs) in rows {
+    'index: for (index, constraint, indexdef, condef, unique, blocked, tables, drops, adds) in rows
+    {
         if blocked {
             continue;
         }
-        let mut empty = true;
-        for child in tables.iter().collect::<std::collections::BTreeSet<_>>() {
-            let rows: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "select exists (select 1 from {child})"
-            )))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(MigrateError::target(format!(
-                "looking for rows in {child}, whose foreign keys point at {table}"
-            )))?;
-            empty &= !rows;
+        for child in &tables {
+            let what = format!("looking for rows in {child}, whose foreign keys point at {table}");
+            if has_rows(conn, child, what).await? {
+                continue 'index;
+            }
         }
-        if !empty {
-            continue;
-        }
-        let (mut drop, mut create) = match constraint {
+        let (own_drop, own_create) = match constraint {
             Some(con) => (
                 format!("alter table {qtable} drop constraint {con}"),
                 format!("alter table {qtable} add constraint {con} {condef}"),
             ),
             None => (format!("drop index {index}"), indexdef),
         };
-        if !tables.is_empty() {
-            let fk_drops: Vec<String> = tables
-                .iter()
-                .zip(&names)
-                .map(|(t, n)| format!("alter table {t} drop constraint {n}"))
-                .collect();
-            drop = format!("{}; {drop}", fk_drops.join("; "));
-            for ((t, n), def) in tables.iter().zip(&names).zip(&defs) {
-                create.push_str(&format!("; alter table {t} add constraint {n} {def}"));
-            }
-        }
+        // The other tables' foreign keys go before the key and come back
+        // after it.
         out.push(Rebuild {
-            drop,
-            create,
+            drop: [drops, vec![own_drop]].concat().join("; "),
+            create: [vec![own_create], adds].concat().join("; "),
             unique,
         });
     }
